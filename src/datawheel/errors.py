@@ -1,0 +1,69 @@
+"""The exception tree of datawheel.
+
+Every error datawheel raises on purpose is a :class:`DatawheelError`. Its message says what
+went wrong and where (file, line, column or ref); its ``hint`` says what to do about it. The
+command line prints both on one line and exits with ``exit_code`` (2: the user's input was
+wrong), without a traceback unless ``--verbose`` is given.
+
+Example:
+    >>> err = RefError("no version 9 of dataset 'sms'", hint="list them with `datawheel versions sms`")
+    >>> str(err)
+    "no version 9 of dataset 'sms'; list them with `datawheel versions sms`"
+    >>> err.exit_code
+    2
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DatawheelError",
+    "IngestError",
+    "LineageError",
+    "RefError",
+    "SchemaVersionError",
+    "StoreError",
+    "WorkspaceError",
+]
+
+
+class DatawheelError(Exception):
+    """The root of every error datawheel raises on purpose.
+
+    Args:
+        message: What went wrong, naming the file, line, column or ref at fault.
+        hint: What the user should do about it.
+    """
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.hint}" if self.hint else self.message
+
+
+class WorkspaceError(DatawheelError):
+    """The workspace is missing, malformed, or cannot be opened."""
+
+
+class SchemaVersionError(WorkspaceError):
+    """The workspace's metadata was written by a newer datawheel than this one."""
+
+
+class StoreError(DatawheelError):
+    """A dataset version cannot be written or read."""
+
+
+class RefError(StoreError):
+    """A ref (``NAME``, ``NAME@N``, ``NAME@TAG``) names nothing that exists."""
+
+
+class LineageError(DatawheelError):
+    """The lineage graph cannot record or answer something."""
+
+
+class IngestError(DatawheelError):
+    """A source cannot be read."""

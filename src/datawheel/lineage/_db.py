@@ -1,0 +1,116 @@
+"""The metadata database: engine set-up (SQLite in WAL mode, or PostgreSQL) and migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from datawheel.errors import SchemaVersionError, WorkspaceError
+
+_MIGRATIONS = Path(__file__).parent / "_migrations"
+_BUSY_TIMEOUT_MS = 60_000
+
+
+def connect(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and immediate write locks."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise WorkspaceError(
+            f"'{url}' is not a database URL",
+            hint="use sqlite:///PATH or postgresql+psycopg://HOST:PORT/DB",
+        ) from exc
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except ImportError as exc:
+        raise WorkspaceError(
+            f"no driver for {parsed.drivername}: {exc}",
+            hint="install the PostgreSQL extra: pip install 'datawheel[postgres]'",
+        ) from exc
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: object) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's deferred BEGIN,
+    # so two writers queue on the busy timeout rather than fail on a lock upgrade.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this datawheel knows."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database schema up to date; refuse a schema newer than this datawheel."""
+    from alembic import command  # imported here: it is only needed when a migration runs
+
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current == scripts.get_current_head():
+                return
+            if current is not None and _unknown(scripts, current):
+                raise SchemaVersionError(
+                    f"the workspace's metadata ({engine.url.render_as_string()}) has schema "
+                    f"revision {current}, which this datawheel does not know; it was written "
+                    "by a newer datawheel",
+                    hint="upgrade datawheel (pip install -U datawheel) to open this workspace",
+                )
+            config = _alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+    except OperationalError as exc:
+        raise WorkspaceError(
+            f"cannot open the metadata database {engine.url.render_as_string()}: {exc.orig}",
+            hint="check the database URL, that the server runs, and that the file is writable",
+        ) from exc
+
+
+def _unknown(scripts: ScriptDirectory, revision: str) -> bool:
+    try:
+        return scripts.get_revision(revision) is None
+    except Exception:  # alembic raises several types for an unknown revision
+        return True
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+__all__ = ["SQLAlchemyError", "connect", "head_revision", "migrate", "session_factory"]

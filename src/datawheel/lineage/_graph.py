@@ -1,0 +1,281 @@
+"""Recording and walking the lineage graph: artifact → execution → artifact."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from datawheel.errors import LineageError
+from datawheel.lineage._models import Artifact, Association, Attribution, Context, Event, Execution
+from datawheel.lineage._types import (
+    ArtifactInfo,
+    Direction,
+    Edge,
+    EventType,
+    ExecutionInfo,
+    Graph,
+    Node,
+)
+
+_WALK_ALL = """
+WITH RECURSIVE walk(artifact_id) AS (
+    SELECT :start
+    UNION
+    SELECT nxt.artifact_id
+    FROM walk
+    JOIN events AS here ON here.artifact_id = walk.artifact_id AND here.type = :here
+    JOIN events AS nxt ON nxt.execution_id = here.execution_id AND nxt.type = :next
+)
+SELECT artifact_id, 0 AS depth FROM walk
+"""
+
+_WALK_DEPTH = """
+WITH RECURSIVE walk(artifact_id, depth) AS (
+    SELECT :start, 0
+    UNION
+    SELECT nxt.artifact_id, walk.depth + 1
+    FROM walk
+    JOIN events AS here ON here.artifact_id = walk.artifact_id AND here.type = :here
+    JOIN events AS nxt ON nxt.execution_id = here.execution_id AND nxt.type = :next
+    WHERE walk.depth < :max_depth
+)
+SELECT artifact_id, MIN(depth) AS depth FROM walk GROUP BY artifact_id
+"""
+
+
+def now() -> datetime:
+    """The current time in UTC (every timestamp datawheel stores is in UTC)."""
+    return datetime.now(UTC)
+
+
+def _artifact_info(row: Artifact) -> ArtifactInfo:
+    return ArtifactInfo(row.id, row.kind, row.name, row.uri, row.digest, dict(row.properties))
+
+
+def _execution_info(row: Execution) -> ExecutionInfo:
+    return ExecutionInfo(
+        id=row.id, step=row.step, status=row.status, parameters=dict(row.parameters),
+        code_fingerprint=row.code_fingerprint, engine=row.engine, user=row.user,
+        started_at=row.started_at, ended_at=row.ended_at, cache_key=row.cache_key, error=row.error,
+    )
+
+
+class LineageGraph:
+    """The lineage graph of one workspace, stored in its metadata database.
+
+    Every method runs in its own short transaction, so a recording made by one process is
+    visible to every other at once.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- recording -------------------------------------------------------------------------
+
+    def add_artifact(
+        self, kind: str, name: str, *, digest: str = "", uri: str | None = None,
+        properties: dict[str, Any] | None = None,
+    ) -> ArtifactInfo:
+        """Record an artifact, or return the one with the same kind, name and digest."""
+        for _ in range(3):
+            try:
+                with self._tx() as session:
+                    return _artifact_info(
+                        get_or_add_artifact(session, kind, name, digest=digest, uri=uri, properties=properties)
+                    )
+            except IntegrityError:  # a concurrent writer added it first: read theirs
+                continue
+        raise LineageError(f"cannot record artifact {kind} '{name}'", hint="retry the command")
+
+    def start_execution(
+        self, step: str, *, parameters: dict[str, Any] | None = None, code_fingerprint: str = "",
+        engine: str = "local", user: str = "", cache_key: str | None = None,
+        contexts: Iterable[int] = (),
+    ) -> ExecutionInfo:
+        """Record that a step has started; finish it with :meth:`finish_execution`."""
+        with self._tx() as session:
+            row = Execution(
+                step=step, parameters=parameters or {}, code_fingerprint=code_fingerprint,
+                engine=engine, user=user, cache_key=cache_key, status="running", started_at=now(),
+            )
+            session.add(row)
+            session.flush()
+            for context_id in contexts:
+                session.add(Association(context_id=context_id, execution_id=row.id))
+            return _execution_info(row)
+
+    def record_event(self, execution_id: int, artifact_id: int, type: EventType, *, role: str = "") -> None:
+        """Record that an execution read (``input``) or wrote (``output``) an artifact."""
+        with self._tx() as session:
+            add_event(session, execution_id, artifact_id, type, role=role)
+
+    def finish_execution(self, execution_id: int, *, status: str = "completed", error: str | None = None) -> ExecutionInfo:
+        """Record how an execution ended (``completed`` or ``failed``)."""
+        with self._tx() as session:
+            row = session.get(Execution, execution_id)
+            if row is None:
+                raise LineageError(f"no execution #{execution_id}", hint="list them with `datawheel lineage`")
+            row.status, row.error, row.ended_at = status, error, now()
+            return _execution_info(row)
+
+    def add_context(self, kind: str, name: str, *, properties: dict[str, Any] | None = None) -> int:
+        """Record a context (a pipeline, a run, a labelling project) or return the existing one."""
+        for _ in range(3):
+            try:
+                with self._tx() as session:
+                    found = session.scalar(select(Context).where(Context.kind == kind, Context.name == name))
+                    if found is not None:
+                        return found.id
+                    row = Context(kind=kind, name=name, properties=properties or {}, created_at=now())
+                    session.add(row)
+                    session.flush()
+                    return row.id
+            except IntegrityError:
+                continue
+        raise LineageError(f"cannot record context {kind} '{name}'", hint="retry the command")
+
+    def attribute(self, context_id: int, artifact_id: int) -> None:
+        """Place an artifact in a context."""
+        with self._tx() as session:
+            if session.get(Attribution, (context_id, artifact_id)) is None:
+                session.add(Attribution(context_id=context_id, artifact_id=artifact_id))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def artifact(self, artifact_id: int) -> ArtifactInfo:
+        """The artifact with this id."""
+        with self._tx() as session:
+            row = session.get(Artifact, artifact_id)
+            if row is None:
+                raise LineageError(f"no artifact #{artifact_id}", hint="check the id")
+            return _artifact_info(row)
+
+    def find_artifacts(self, kind: str, name: str) -> list[ArtifactInfo]:
+        """Every artifact of this kind and name (a file read at several contents has several)."""
+        with self._tx() as session:
+            rows = session.scalars(
+                select(Artifact).where(Artifact.kind == kind, Artifact.name == name).order_by(Artifact.id)
+            )
+            return [_artifact_info(r) for r in rows]
+
+    def execution(self, execution_id: int) -> ExecutionInfo:
+        """The execution with this id."""
+        with self._tx() as session:
+            row = session.get(Execution, execution_id)
+            if row is None:
+                raise LineageError(f"no execution #{execution_id}", hint="check the id")
+            return _execution_info(row)
+
+    def executions(self, *, context_id: int | None = None) -> list[ExecutionInfo]:
+        """Executions, oldest first, optionally those of one context."""
+        with self._tx() as session:
+            query = select(Execution).order_by(Execution.id)
+            if context_id is not None:
+                query = query.join(Association).where(Association.context_id == context_id)
+            return [_execution_info(r) for r in session.scalars(query)]
+
+    def upstream(self, artifact_id: int, *, depth: int | None = None) -> Graph:
+        """Everything an artifact came from, to ``depth`` steps (all of it by default)."""
+        return self._walk(artifact_id, "upstream", depth)
+
+    def downstream(self, artifact_id: int, *, depth: int | None = None) -> Graph:
+        """Everything an artifact fed, to ``depth`` steps (all of it by default)."""
+        return self._walk(artifact_id, "downstream", depth)
+
+    def impact(self, artifact_id: int) -> list[ArtifactInfo]:
+        """Every artifact downstream of this one, nearest first."""
+        with self._tx() as session:
+            reached = _reach(session, artifact_id, "downstream", None)
+            ids = [a for a, _ in sorted(reached.items(), key=lambda kv: (kv[1], kv[0])) if a != artifact_id]
+            rows = {r.id: r for r in session.scalars(select(Artifact).where(Artifact.id.in_(ids)))}
+            return [_artifact_info(rows[i]) for i in ids]
+
+    def _walk(self, artifact_id: int, direction: Direction, depth: int | None) -> Graph:
+        here, _ = _ends(direction)
+        with self._tx() as session:
+            root = session.get(Artifact, artifact_id)
+            if root is None:
+                raise LineageError(f"no artifact #{artifact_id}", hint="check the id")
+            reached = _reach(session, artifact_id, direction, depth)
+            frontier = [a for a, d in reached.items() if depth is None or d < depth]
+            steps = set(session.scalars(
+                select(Event.execution_id).where(Event.artifact_id.in_(frontier), Event.type == here)
+            ))
+            events = session.scalars(
+                select(Event).where(Event.execution_id.in_(steps), Event.artifact_id.in_(list(reached)))
+                .order_by(Event.id)
+            ).all()
+            artifacts = {r.id: r for r in session.scalars(select(Artifact).where(Artifact.id.in_(list(reached))))}
+            executions = {r.id: r for r in session.scalars(select(Execution).where(Execution.id.in_(steps)))}
+        order = sorted(reached, key=lambda a: (reached[a], a))
+        nodes = [_artifact_node(artifacts[a]) for a in order]
+        nodes += [_execution_node(executions[e]) for e in sorted(executions)]
+        edges = [
+            Edge(f"a{e.artifact_id}", f"e{e.execution_id}", "input", e.role) if e.type == "input"
+            else Edge(f"e{e.execution_id}", f"a{e.artifact_id}", "output", e.role)
+            for e in events
+        ]
+        return Graph(root=f"a{artifact_id}", direction=direction, nodes=tuple(nodes), edges=tuple(edges))
+
+
+def _ends(direction: Direction) -> tuple[EventType, EventType]:
+    return ("output", "input") if direction == "upstream" else ("input", "output")
+
+
+def _reach(session: Session, start: int, direction: Direction, depth: int | None) -> dict[int, int]:
+    here, nxt = _ends(direction)
+    params: dict[str, Any] = {"start": start, "here": here, "next": nxt}
+    if depth is None:
+        rows = session.execute(text(_WALK_ALL), params)
+    else:
+        rows = session.execute(text(_WALK_DEPTH), {**params, "max_depth": depth})
+    return {int(a): int(d) for a, d in rows}
+
+
+def _artifact_node(row: Artifact) -> Node:
+    props = dict(row.properties)
+    if row.digest:
+        props.setdefault("digest", row.digest)
+    return Node(f"a{row.id}", row.kind, row.name, row.uri, props)
+
+
+def _execution_node(row: Execution) -> Node:
+    props = {
+        "execution": row.id, "status": row.status, "parameters": dict(row.parameters),
+        "engine": row.engine, "user": row.user, "started_at": row.started_at.isoformat(),
+    }
+    return Node(f"e{row.id}", "execution", row.step, None, props)
+
+
+def get_or_add_artifact(
+    session: Session, kind: str, name: str, *, digest: str = "", uri: str | None = None,
+    properties: dict[str, Any] | None = None,
+) -> Artifact:
+    """The artifact with this kind, name and digest, added in ``session`` if it is new."""
+    found = session.scalar(
+        select(Artifact).where(Artifact.kind == kind, Artifact.name == name, Artifact.digest == digest)
+    )
+    if found is not None:
+        return found
+    row = Artifact(kind=kind, name=name, digest=digest, uri=uri, properties=properties or {}, created_at=now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_event(session: Session, execution_id: int, artifact_id: int, type: EventType, *, role: str = "") -> None:
+    """Add an event in ``session``."""
+    if type not in ("input", "output"):
+        raise LineageError(f"event type {type!r} is neither 'input' nor 'output'", hint="use one of those")
+    session.add(Event(execution_id=execution_id, artifact_id=artifact_id, type=type, role=role, created_at=now()))

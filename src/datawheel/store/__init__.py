@@ -1,0 +1,37 @@
+"""Versioned tables (Delta Lake) and content-addressed blobs: the storage half of the core."""
+
+from datawheel.store._blobs import BlobStore
+from datawheel.store._diff import ColumnChanges, DiffResult, diff_versions
+from datawheel.store._export import ExportFormat, export_format, write_frame
+from datawheel.store._refs import Ref, check_dataset_name, check_tag, parse_ref
+from datawheel.store._rows import (
+    ROW_HASH,
+    ROW_ID,
+    SOURCE,
+    data_columns,
+    is_system_column,
+    row_hash_expr,
+    with_row_identity,
+)
+from datawheel.store._tables import TableStore
+
+__all__ = [
+    "ROW_HASH",
+    "ROW_ID",
+    "SOURCE",
+    "BlobStore",
+    "ColumnChanges",
+    "DiffResult",
+    "ExportFormat",
+    "Ref",
+    "TableStore",
+    "check_dataset_name",
+    "check_tag",
+    "data_columns",
+    "diff_versions",
+    "export_format",
+    "is_system_column",
+    "parse_ref",
+    "row_hash_expr",
+    "with_row_identity",
+]

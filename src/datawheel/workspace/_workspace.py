@@ -1,0 +1,191 @@
+"""The workspace: one folder's datasets, blobs and metadata, behind one object."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+import polars as pl
+
+from datawheel.errors import RefError, WorkspaceError
+from datawheel.lineage import (
+    ArtifactInfo,
+    Catalog,
+    DatasetInfo,
+    LineageGraph,
+    OpenLineageEmitter,
+    VersionInfo,
+    connect,
+    migrate,
+    session_factory,
+)
+from datawheel.store import (
+    BlobStore,
+    DiffResult,
+    ExportFormat,
+    TableStore,
+    check_dataset_name,
+    check_tag,
+    data_columns,
+    diff_versions,
+    parse_ref,
+    with_row_identity,
+    write_frame,
+)
+from datawheel.workspace._config import CONFIG_FILE, STATE_DIR, config_text, find_root, load_config
+
+
+def current_user() -> str:
+    """Who is acting: ``DATAWHEEL_USER``, else the login name."""
+    try:
+        return os.environ.get("DATAWHEEL_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+class Workspace:
+    """A folder with ``datawheel.toml`` and ``.datawheel/``: datasets, blobs, metadata.
+
+    Open one with :meth:`open` (searching upward from a folder, like git) or make one with
+    :meth:`init`. Use it as a context manager, or call :meth:`close`, to release the database.
+
+    Example:
+        >>> import tempfile
+        >>> with Workspace.init(Path(tempfile.mkdtemp())) as ws:
+        ...     v1 = ws.commit("people", pl.DataFrame({"id": [1, 2], "name": ["Ann", "Bo"]}), key=["id"])
+        ...     v2 = ws.commit("people", pl.DataFrame({"id": [2, 3], "name": ["Bo", "Cy"]}))
+        ...     d = ws.diff("people@1", "people@2")
+        ...     (v2.ref, v2.rows, d.added, d.removed, d.changed)
+        ('people@2', 2, 1, 1, 0)
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config = load_config(root)
+        self.state = root / STATE_DIR
+        self.engine = connect(self.config.database_url)
+        migrate(self.engine)
+        sessions = session_factory(self.engine)
+        self.catalog = Catalog(sessions)
+        self.lineage = LineageGraph(sessions)
+        self.tables = TableStore(self.state / "tables")
+        self.blobs = BlobStore(self.state / "blobs")
+        self.user = current_user()
+        self._openlineage: OpenLineageEmitter | None = None
+
+    @classmethod
+    def init(cls, folder: Path, *, database_url: str | None = None, name: str | None = None) -> Workspace:
+        """Make ``folder`` a workspace (creating it if needed) and open it."""
+        folder = folder.resolve()
+        if (folder / CONFIG_FILE).exists():
+            raise WorkspaceError(
+                f"{folder} is already a datawheel workspace",
+                hint="use it as it is, or choose another folder",
+            )
+        try:
+            (folder / STATE_DIR).mkdir(parents=True, exist_ok=True)
+            (folder / STATE_DIR / ".gitignore").write_text("*\n", encoding="utf-8")
+            (folder / CONFIG_FILE).write_text(
+                config_text(name or folder.name, database_url=database_url), encoding="utf-8"
+            )
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create a workspace in {folder}: {exc.strerror}", hint="choose a writable folder") from exc
+        return cls(folder)
+
+    @classmethod
+    def open(cls, folder: Path | None = None) -> Workspace:
+        """Open the workspace at or above ``folder`` (the current folder by default)."""
+        return cls(find_root(folder or Path.cwd()))
+
+    def close(self) -> None:
+        """Release the metadata database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def openlineage(self) -> OpenLineageEmitter | None:
+        """The OpenLineage event writer, when ``[lineage] openlineage_file`` is set."""
+        if self._openlineage is None and self.config.openlineage_file is not None:
+            self._openlineage = OpenLineageEmitter(self.config.openlineage_file, namespace=f"datawheel://{self.config.name}")
+        return self._openlineage
+
+    # -- datasets --------------------------------------------------------------------------
+
+    def commit(
+        self, name: str, frame: pl.DataFrame, *, key: Sequence[str] | None = None, message: str = "",
+        execution_id: int | None = None,
+    ) -> VersionInfo:
+        """Commit ``frame`` as the next version of dataset ``name``.
+
+        Rows keep a ``_row_id`` they already have (read from an earlier version); new rows get
+        one from the dataset's key columns, else from their content. ``_row_hash`` is always
+        recomputed. The write is atomic: if it fails, the previous version stays the latest.
+        """
+        check_dataset_name(name)
+        key = list(key) if key else list(self.catalog.dataset_key(name))
+        table = with_row_identity(frame, key=key)
+        delta_version = self.tables.write(name, table)
+        columns = {c: str(t) for c, t in table.schema.items()}
+        return self.catalog.add_version(
+            name, delta_version=delta_version, rows=table.height, columns=columns, key=key,
+            author=self.user, message=message, execution_id=execution_id,
+        )
+
+    def resolve(self, ref: str) -> VersionInfo:
+        """The version a ref (``NAME``, ``NAME@N``, ``NAME@TAG``) names."""
+        parsed = parse_ref(ref)
+        return self.catalog.resolve(parsed.name, version=parsed.version, tag=parsed.tag)
+
+    def scan(self, ref: str | VersionInfo, *, columns: Sequence[str] | None = None) -> pl.LazyFrame:
+        """A lazy frame over a version, for reading only what a query needs."""
+        info = ref if isinstance(ref, VersionInfo) else self.resolve(ref)
+        return self.tables.scan(info.dataset, info.delta_version, columns)
+
+    def read(self, ref: str | VersionInfo, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """Read a version into memory, with its ``_row_id``, ``_row_hash`` and ``_source``."""
+        info = ref if isinstance(ref, VersionInfo) else self.resolve(ref)
+        frame = self.tables.read(info.dataset, info.delta_version, columns)
+        if columns is None and frame.height != info.rows:
+            raise RefError(
+                f"{info.ref} should hold {info.rows} rows but its table gives {frame.height}",
+                hint=f"the table at {self.tables.path(info.dataset)} was changed outside datawheel; restore it",
+            )
+        return frame
+
+    def versions(self, name: str) -> list[VersionInfo]:
+        """Every version of a dataset, oldest first."""
+        return self.catalog.versions(parse_ref(name).name)
+
+    def datasets(self) -> list[DatasetInfo]:
+        """Every dataset of the workspace, by name."""
+        return self.catalog.datasets()
+
+    def tag(self, ref: str, tag: str, *, move: bool = False) -> VersionInfo:
+        """Name the version ``ref`` resolves to with ``tag``."""
+        info = self.resolve(ref)
+        return self.catalog.tag(info.dataset, info.version, check_tag(tag), move=move)
+
+    def diff(self, a: str, b: str, *, sample: int = 5) -> DiffResult:
+        """Rows added, removed and changed from version ``a`` to version ``b``."""
+        va, vb = self.resolve(a), self.resolve(b)
+        return diff_versions(self.scan(va), self.scan(vb), a_name=va.ref, b_name=vb.ref, sample=sample)
+
+    def export(self, ref: str, path: Path, *, data_only: bool = False) -> tuple[VersionInfo, ExportFormat]:
+        """Write a version to ``path`` as Parquet, CSV, TSV or JSONL (by suffix)."""
+        info = self.resolve(ref)
+        frame = self.read(info)
+        if data_only:
+            frame = frame.select(data_columns(frame.columns))
+        return info, write_frame(frame, path)
+
+    def artifact(self, ref: str) -> ArtifactInfo:
+        """The lineage artifact of the version a ref names."""
+        return self.lineage.artifact(self.resolve(ref).artifact_id)
