@@ -25,7 +25,9 @@ def _split(text: str | None) -> list[str] | None:
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to make a workspace (default: here).")] = Path(),
-    database_url: Annotated[str | None, typer.Option(help="Metadata database URL (default: SQLite in .datawheel/).")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Metadata database URL (default: SQLite in .datawheel/).")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Workspace name (default: the folder's name).")] = None,
     json: JsonOption = False,
 ) -> None:
@@ -33,7 +35,13 @@ def init(
     folder = directory if directory.is_absolute() or state.directory is None else state.directory / directory
     with Workspace.init(folder, database_url=database_url, name=name) as ws:
         if json:
-            print_json({"root": str(ws.root), "name": ws.config.name, "database": ws.engine.url.render_as_string()})
+            print_json(
+                {
+                    "root": str(ws.root),
+                    "name": ws.config.name,
+                    "database": ws.engine.url.render_as_string(),
+                }
+            )
         else:
             console.print(f"Initialised datawheel workspace '{ws.config.name}' in {ws.root}")
 
@@ -42,24 +50,41 @@ def init(
 def ingest(
     source: Annotated[Path, typer.Argument(help="The file to read.")],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset to commit to.")],
-    format: Annotated[FileFormat | None, typer.Option("--format", "-f", help="File format (default: from the suffix).")] = None,
-    key: Annotated[str | None, typer.Option(help="Key column(s), comma-separated, for stable row ids.")] = None,
+    format: Annotated[
+        FileFormat | None,
+        typer.Option("--format", "-f", help="File format (default: from the suffix)."),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Key column(s), comma-separated, for stable row ids.")
+    ] = None,
     no_header: Annotated[bool, typer.Option("--no-header", help="The file has no header line.")] = False,
     columns: Annotated[str | None, typer.Option(help="Column names, comma-separated.")] = None,
-    separator: Annotated[str | None, typer.Option(help="Field separator (default: ',' for CSV, tab for TSV).")] = None,
+    separator: Annotated[
+        str | None, typer.Option(help="Field separator (default: ',' for CSV, tab for TSV).")
+    ] = None,
     message: Annotated[str, typer.Option("--message", "-m", help="A note kept with the version.")] = "",
     json: JsonOption = False,
 ) -> None:
     """Read a CSV, TSV, JSONL or Parquet file into a new version of a dataset."""
     with workspace() as ws:
         report = ingest_file(
-            ws, source, name=name, format=format, has_header=not no_header, columns=_split(columns),
-            separator=separator, key=_split(key), message=message,
+            ws,
+            source,
+            name=name,
+            format=format,
+            has_header=not no_header,
+            columns=_split(columns),
+            separator=separator,
+            key=_split(key),
+            message=message,
         )
     if json:
         print_json(report.to_dict())
     else:
-        console.print(f"Committed {report.ref}: {report.rows:,} rows from {report.source} (execution #{report.execution_id})")
+        console.print(
+            f"Committed {report.ref}: {report.rows:,} rows from {report.source} "
+            f"(execution #{report.execution_id})"
+        )
 
 
 @app.command()
@@ -68,10 +93,19 @@ def datasets(json: JsonOption = False) -> None:
     with workspace() as ws:
         found = ws.datasets()
     if json:
-        print_json([
-            {"name": d.name, "versions": d.versions, "latest": d.latest, "rows": d.rows, "key": list(d.key),
-             "created_at": d.created_at} for d in found
-        ])
+        print_json(
+            [
+                {
+                    "name": d.name,
+                    "versions": d.versions,
+                    "latest": d.latest,
+                    "rows": d.rows,
+                    "key": list(d.key),
+                    "created_at": d.created_at,
+                }
+                for d in found
+            ]
+        )
         return
     if not found:
         console.print("No datasets yet; add one with `datawheel ingest FILE --name NAME`.")
@@ -80,7 +114,13 @@ def datasets(json: JsonOption = False) -> None:
     for column in ("dataset", "versions", "latest rows", "key", "created"):
         table.add_column(column)
     for d in found:
-        table.add_row(d.name, str(d.versions), f"{d.rows:,}" if d.rows is not None else "", ", ".join(d.key), when(d.created_at))
+        table.add_row(
+            d.name,
+            str(d.versions),
+            f"{d.rows:,}" if d.rows is not None else "",
+            ", ".join(d.key),
+            when(d.created_at),
+        )
     console.print(table)
 
 
@@ -108,8 +148,11 @@ def show(
     if json:
         print_json({"version": info.to_dict(), "rows": rows.to_dicts()})
         return
-    console.print(f"{info.ref}: {info.rows:,} rows, made {when(info.created_at)} by {info.author}"
-                  + (f", tags {', '.join(info.tags)}" if info.tags else "") + (f" — {info.message}" if info.message else ""))
+    console.print(
+        f"{info.ref}: {info.rows:,} rows, made {when(info.created_at)} by {info.author}"
+        + (f", tags {', '.join(info.tags)}" if info.tags else "")
+        + (f" — {info.message}" if info.message else "")
+    )
     table = Table()
     shown = [c for c in rows.columns if c not in ("_row_hash",)]
     for column in shown:
@@ -139,7 +182,9 @@ def tag(
 def export(
     ref: Annotated[str, typer.Argument(help="The version to write.")],
     path: Annotated[Path, typer.Argument(help="Output file: .parquet, .csv, .tsv or .jsonl.")],
-    data_only: Annotated[bool, typer.Option("--data-only", help="Leave out _row_id, _row_hash and _source.")] = False,
+    data_only: Annotated[
+        bool, typer.Option("--data-only", help="Leave out _row_id, _row_hash and _source.")
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Write a version to a Parquet, CSV, TSV or JSONL file (chosen by the suffix)."""
@@ -153,9 +198,15 @@ def export(
 
 def print_diff(diff: DiffResult) -> None:
     """Print a diff's counts, column changes and samples for people."""
-    console.print(f"{diff.a} → {diff.b}: {diff.added:,} added, {diff.removed:,} removed, "
-                  f"{diff.changed:,} changed, {diff.unchanged:,} unchanged")
-    for what, cols in (("added", diff.columns.added), ("removed", diff.columns.removed), ("retyped", diff.columns.retyped)):
+    console.print(
+        f"{diff.a} → {diff.b}: {diff.added:,} added, {diff.removed:,} removed, "
+        f"{diff.changed:,} changed, {diff.unchanged:,} unchanged"
+    )
+    for what, cols in (
+        ("added", diff.columns.added),
+        ("removed", diff.columns.removed),
+        ("retyped", diff.columns.retyped),
+    ):
         if cols:
             console.print(f"  columns {what}: {', '.join(cols)}")
     for sign, rows in (("+", diff.sample_added), ("-", diff.sample_removed)):
@@ -163,7 +214,10 @@ def print_diff(diff: DiffResult) -> None:
             console.print(f"  {sign} {cell(row, 110)}", markup=False)
     for row in diff.sample_changed:
         for column, (before, after) in row["columns"].items():
-            console.print(f"  ~ {row['_row_id'][:12]} {column}: {cell(before, 50)} → {cell(after, 50)}", markup=False)
+            console.print(
+                f"  ~ {row['_row_id'][:12]} {column}: {cell(before, 50)} → {cell(after, 50)}",
+                markup=False,
+            )
 
 
 @app.command()

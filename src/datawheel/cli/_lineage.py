@@ -13,7 +13,9 @@ from datawheel.lineage import GraphFormat, render_graph
 @app.command()
 def lineage(
     ref: Annotated[str, typer.Argument(help="NAME, NAME@N or NAME@TAG.")],
-    upstream: Annotated[bool, typer.Option("--upstream", help="Where the version came from (the default).")] = False,
+    upstream: Annotated[
+        bool, typer.Option("--upstream", help="Where the version came from (the default).")
+    ] = False,
     downstream: Annotated[bool, typer.Option("--downstream", help="What the version fed.")] = False,
     depth: Annotated[int | None, typer.Option(min=0, help="How many steps to walk (default: all).")] = None,
     format: Annotated[GraphFormat, typer.Option("--format", help="text, json, dot or mermaid.")] = "text",

@@ -35,13 +35,25 @@ def when(value: datetime) -> str:
 def versions_table(versions: Sequence[VersionInfo], *, title: str | None = None) -> Table:
     """A table of versions: number, rows, tags, time, author, message."""
     table = Table(title=title, title_justify="left")
-    for name, justify in (("version", "right"), ("rows", "right"), ("tags", "left"), ("created", "left"),
-                          ("author", "left"), ("execution", "right"), ("message", "left")):
+    for name, justify in (
+        ("version", "right"),
+        ("rows", "right"),
+        ("tags", "left"),
+        ("created", "left"),
+        ("author", "left"),
+        ("execution", "right"),
+        ("message", "left"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for v in versions:
         table.add_row(
-            v.ref, f"{v.rows:,}", ", ".join(v.tags), when(v.created_at), v.author,
-            f"#{v.execution_id}" if v.execution_id else "", v.message,
+            v.ref,
+            f"{v.rows:,}",
+            ", ".join(v.tags),
+            when(v.created_at),
+            v.author,
+            f"#{v.execution_id}" if v.execution_id else "",
+            v.message,
         )
     return table
 

@@ -38,9 +38,7 @@ def unescape_entities(frame: pl.DataFrame, column: str) -> pl.DataFrame:
         >>> unescape_entities(pl.DataFrame({"t": ["a &lt;#&gt; b &amp;c"]}), "t")["t"][0]
         'a <#> b &c'
     """
-    return frame.with_columns(
-        pl.col(column).str.replace_many(list(_ENTITIES), list(_ENTITIES.values()))
-    )
+    return frame.with_columns(pl.col(column).str.replace_many(list(_ENTITIES), list(_ENTITIES.values())))
 
 
 def run_demo(folder: Path | None = None) -> DemoResult:
@@ -55,11 +53,20 @@ def run_demo(folder: Path | None = None) -> DemoResult:
         data = root / "data" / DEMO_DATA.name
         data.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(DEMO_DATA, data)
-        shutil.copyfile(DEMO_DATA.with_name(f"{DEMO_DATA.name}.SOURCE.txt"), data.with_name(f"{DEMO_DATA.name}.SOURCE.txt"))
+        shutil.copyfile(
+            DEMO_DATA.with_name(f"{DEMO_DATA.name}.SOURCE.txt"),
+            data.with_name(f"{DEMO_DATA.name}.SOURCE.txt"),
+        )
         report = ingest_file(ws, data, name="sms", format="tsv", has_header=False, columns=["label", "text"])
-        with run_step(ws, "unescape-entities", parameters={"column": "text"}, code_fingerprint=code_fingerprint(unescape_entities)) as run:
+        with run_step(
+            ws,
+            "unescape-entities",
+            parameters={"column": "text"},
+            code_fingerprint=code_fingerprint(unescape_entities),
+        ) as run:
             cleaned = run.commit(
-                "sms", unescape_entities(run.read(report.ref), "text"),
+                "sms",
+                unescape_entities(run.read(report.ref), "text"),
                 message="unescape HTML entities in text",
             )
         ws.tag(cleaned.ref, "demo-clean")

@@ -53,10 +53,15 @@ def detect_format(path: Path) -> FileFormat:
 
 
 def read_file(
-    path: Path, *, format: FileFormat | None = None, has_header: bool = True,
-    columns: list[str] | None = None, separator: str | None = None, quote_char: str | None = '"',
+    path: Path,
+    *,
+    format: FileFormat | None = None,
+    has_header: bool = True,
+    columns: list[str] | None = None,
+    separator: str | None = None,
+    quote_char: str | None = '"',
 ) -> ReadResult:
-    """Read a CSV, TSV, JSONL or Parquet file; every row keeps the line it came from.
+    r"""Read a CSV, TSV, JSONL or Parquet file; every row keeps the line it came from.
 
     TSV is read without quoting (a quote is an ordinary character in TSV), CSV with ``"``.
     ``columns`` names the columns of a file without a header, or renames those of one with.
@@ -64,7 +69,7 @@ def read_file(
     Example:
         >>> import tempfile
         >>> p = Path(tempfile.mkdtemp()) / "sms.tsv"
-        >>> _ = p.write_text('ham\\tsee you "soon"\\nspam\\tWIN now\\n', encoding="utf-8")
+        >>> _ = p.write_text('ham\tsee you "soon"\nspam\tWIN now\n', encoding="utf-8")
         >>> r = read_file(p, has_header=False, columns=["label", "text"])
         >>> r.frame.rows()
         [('ham', 'see you "soon"', 1), ('spam', 'WIN now', 2)]
@@ -75,7 +80,14 @@ def read_file(
     if path.stat().st_size == 0:
         raise IngestError(f"{path} is empty (0 bytes)", hint="check the file was fully written or copied")
     try:
-        frame = _read(path, fmt, has_header=has_header, columns=columns, separator=separator, quote_char=quote_char)
+        frame = _read(
+            path,
+            fmt,
+            has_header=has_header,
+            columns=columns,
+            separator=separator,
+            quote_char=quote_char,
+        )
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         raise IngestError(
             f"cannot read {path} as {fmt}: {_first_line(exc)}",
@@ -87,7 +99,12 @@ def read_file(
 
 
 def _read(
-    path: Path, fmt: FileFormat, *, has_header: bool, columns: list[str] | None, separator: str | None,
+    path: Path,
+    fmt: FileFormat,
+    *,
+    has_header: bool,
+    columns: list[str] | None,
+    separator: str | None,
     quote_char: str | None,
 ) -> pl.DataFrame:
     if fmt in ("csv", "tsv"):
@@ -101,10 +118,7 @@ def _read(
             row_index_offset=2 if has_header else 1,
             infer_schema_length=10_000,
         ).select(pl.exclude(LINE), pl.col(LINE).cast(pl.Int64))
-    if fmt == "jsonl":
-        frame = pl.read_ndjson(path)
-    else:
-        frame = pl.read_parquet(path)
+    frame = pl.read_ndjson(path) if fmt == "jsonl" else pl.read_parquet(path)
     return frame.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE))
 
 

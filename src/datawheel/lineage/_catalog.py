@@ -29,8 +29,15 @@ class Catalog:
             yield session
 
     def add_version(
-        self, name: str, *, delta_version: int, rows: int, columns: dict[str, str],
-        key: Sequence[str] = (), author: str = "", message: str = "",
+        self,
+        name: str,
+        *,
+        delta_version: int,
+        rows: int,
+        columns: dict[str, str],
+        key: Sequence[str] = (),
+        author: str = "",
+        message: str = "",
         execution_id: int | None = None,
     ) -> VersionInfo:
         """Record the next version of ``name`` (creating the dataset on first use).
@@ -43,17 +50,31 @@ class Catalog:
             try:
                 with self._tx() as session:
                     dataset = _lock_dataset(session, name, key)
-                    number = 1 + (session.scalar(
-                        select(func.max(DatasetVersion.version)).where(DatasetVersion.dataset_id == dataset.id)
-                    ) or 0)
+                    number = 1 + (
+                        session.scalar(
+                            select(func.max(DatasetVersion.version)).where(
+                                DatasetVersion.dataset_id == dataset.id
+                            )
+                        )
+                        or 0
+                    )
                     artifact = get_or_add_artifact(
-                        session, DATASET_VERSION, f"{name}@{number}",
+                        session,
+                        DATASET_VERSION,
+                        f"{name}@{number}",
                         properties={"dataset": name, "version": number, "rows": rows},
                     )
                     row = DatasetVersion(
-                        dataset_id=dataset.id, version=number, delta_version=delta_version, rows=rows,
-                        columns=columns, author=author, message=message, execution_id=execution_id,
-                        artifact_id=artifact.id, created_at=now(),
+                        dataset_id=dataset.id,
+                        version=number,
+                        delta_version=delta_version,
+                        rows=rows,
+                        columns=columns,
+                        author=author,
+                        message=message,
+                        execution_id=execution_id,
+                        artifact_id=artifact.id,
+                        created_at=now(),
                     )
                     session.add(row)
                     if execution_id is not None:
@@ -89,7 +110,9 @@ class Catalog:
         with self._tx() as session:
             dataset = _dataset(session, name)
             rows = session.scalars(
-                select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id).order_by(DatasetVersion.version)
+                select(DatasetVersion)
+                .where(DatasetVersion.dataset_id == dataset.id)
+                .order_by(DatasetVersion.version)
             ).all()
             tags = _tags(session, [r.id for r in rows])
             return [_version_info(dataset, r, tags.get(r.id, ())) for r in rows]
@@ -99,12 +122,16 @@ class Catalog:
         with self._tx() as session:
             latest = (
                 select(DatasetVersion.dataset_id, func.max(DatasetVersion.version).label("v"))
-                .group_by(DatasetVersion.dataset_id).subquery()
+                .group_by(DatasetVersion.dataset_id)
+                .subquery()
             )
             query = (
                 select(Dataset, latest.c.v, DatasetVersion.rows)
                 .outerjoin(latest, latest.c.dataset_id == Dataset.id)
-                .outerjoin(DatasetVersion, (DatasetVersion.dataset_id == Dataset.id) & (DatasetVersion.version == latest.c.v))
+                .outerjoin(
+                    DatasetVersion,
+                    (DatasetVersion.dataset_id == Dataset.id) & (DatasetVersion.version == latest.c.v),
+                )
                 .order_by(Dataset.name)
             )
             return [
@@ -117,7 +144,9 @@ class Catalog:
         with self._tx() as session:
             dataset = _dataset(session, name)
             row = session.scalar(
-                select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id, DatasetVersion.version == version)
+                select(DatasetVersion).where(
+                    DatasetVersion.dataset_id == dataset.id, DatasetVersion.version == version
+                )
             )
             if row is None:
                 raise _missing_version(session, dataset, version, None)
@@ -153,19 +182,25 @@ def _dataset(session: Session, name: str) -> Dataset:
     if found is None:
         known = session.scalars(select(Dataset.name).order_by(Dataset.name).limit(10)).all()
         raise RefError(
-            f"no dataset '{name}'" + (f" (there are: {', '.join(known)})" if known else " (the workspace has none yet)"),
-            hint="list datasets with `datawheel datasets`, or create one with `datawheel ingest FILE --name NAME`",
+            f"no dataset '{name}'"
+            + (f" (there are: {', '.join(known)})" if known else " (the workspace has none yet)"),
+            hint="list datasets with `datawheel datasets`, "
+            "or create one with `datawheel ingest FILE --name NAME`",
         )
     return found
 
 
 def _missing_version(session: Session, dataset: Dataset, version: int | None, tag: str | None) -> RefError:
-    count = session.scalar(
-        select(func.max(DatasetVersion.version)).where(DatasetVersion.dataset_id == dataset.id)
-    ) or 0
+    count = (
+        session.scalar(
+            select(func.max(DatasetVersion.version)).where(DatasetVersion.dataset_id == dataset.id)
+        )
+        or 0
+    )
     what = f"tag '{tag}'" if tag is not None else f"version {version}" if version is not None else "version"
     return RefError(
-        f"dataset '{dataset.name}' has no {what} (it has versions 1..{count})" if count
+        f"dataset '{dataset.name}' has no {what} (it has versions 1..{count})"
+        if count
         else f"dataset '{dataset.name}' has no versions yet",
         hint=f"list them with `datawheel versions {dataset.name}`",
     )
@@ -182,9 +217,18 @@ def _tags(session: Session, version_ids: Sequence[int]) -> dict[int, tuple[str, 
 
 def _version_info(dataset: Dataset, row: DatasetVersion, tags: tuple[str, ...]) -> VersionInfo:
     return VersionInfo(
-        dataset=dataset.name, version=row.version, delta_version=row.delta_version, rows=row.rows,
-        columns=dict(row.columns), created_at=row.created_at, author=row.author, message=row.message,
-        execution_id=row.execution_id, artifact_id=row.artifact_id, key=tuple(dataset.key), tags=tags,
+        dataset=dataset.name,
+        version=row.version,
+        delta_version=row.delta_version,
+        rows=row.rows,
+        columns=dict(row.columns),
+        created_at=row.created_at,
+        author=row.author,
+        message=row.message,
+        execution_id=row.execution_id,
+        artifact_id=row.artifact_id,
+        key=tuple(dataset.key),
+        tags=tags,
     )
 
 

@@ -60,9 +60,17 @@ def _artifact_info(row: Artifact) -> ArtifactInfo:
 
 def _execution_info(row: Execution) -> ExecutionInfo:
     return ExecutionInfo(
-        id=row.id, step=row.step, status=row.status, parameters=dict(row.parameters),
-        code_fingerprint=row.code_fingerprint, engine=row.engine, user=row.user,
-        started_at=row.started_at, ended_at=row.ended_at, cache_key=row.cache_key, error=row.error,
+        id=row.id,
+        step=row.step,
+        status=row.status,
+        parameters=dict(row.parameters),
+        code_fingerprint=row.code_fingerprint,
+        engine=row.engine,
+        user=row.user,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        cache_key=row.cache_key,
+        error=row.error,
     )
 
 
@@ -84,7 +92,12 @@ class LineageGraph:
     # -- recording -------------------------------------------------------------------------
 
     def add_artifact(
-        self, kind: str, name: str, *, digest: str = "", uri: str | None = None,
+        self,
+        kind: str,
+        name: str,
+        *,
+        digest: str = "",
+        uri: str | None = None,
         properties: dict[str, Any] | None = None,
     ) -> ArtifactInfo:
         """Record an artifact, or return the one with the same kind, name and digest."""
@@ -92,22 +105,36 @@ class LineageGraph:
             try:
                 with self._tx() as session:
                     return _artifact_info(
-                        get_or_add_artifact(session, kind, name, digest=digest, uri=uri, properties=properties)
+                        get_or_add_artifact(
+                            session, kind, name, digest=digest, uri=uri, properties=properties
+                        )
                     )
             except IntegrityError:  # a concurrent writer added it first: read theirs
                 continue
         raise LineageError(f"cannot record artifact {kind} '{name}'", hint="retry the command")
 
     def start_execution(
-        self, step: str, *, parameters: dict[str, Any] | None = None, code_fingerprint: str = "",
-        engine: str = "local", user: str = "", cache_key: str | None = None,
+        self,
+        step: str,
+        *,
+        parameters: dict[str, Any] | None = None,
+        code_fingerprint: str = "",
+        engine: str = "local",
+        user: str = "",
+        cache_key: str | None = None,
         contexts: Iterable[int] = (),
     ) -> ExecutionInfo:
         """Record that a step has started; finish it with :meth:`finish_execution`."""
         with self._tx() as session:
             row = Execution(
-                step=step, parameters=parameters or {}, code_fingerprint=code_fingerprint,
-                engine=engine, user=user, cache_key=cache_key, status="running", started_at=now(),
+                step=step,
+                parameters=parameters or {},
+                code_fingerprint=code_fingerprint,
+                engine=engine,
+                user=user,
+                cache_key=cache_key,
+                status="running",
+                started_at=now(),
             )
             session.add(row)
             session.flush()
@@ -120,7 +147,9 @@ class LineageGraph:
         with self._tx() as session:
             add_event(session, execution_id, artifact_id, type, role=role)
 
-    def finish_execution(self, execution_id: int, *, status: str = "completed", error: str | None = None) -> ExecutionInfo:
+    def finish_execution(
+        self, execution_id: int, *, status: str = "completed", error: str | None = None
+    ) -> ExecutionInfo:
         """Record how an execution ended (``completed`` or ``failed``)."""
         with self._tx() as session:
             row = session.get(Execution, execution_id)
@@ -209,20 +238,26 @@ class LineageGraph:
                 raise LineageError(f"no artifact #{artifact_id}", hint="check the id")
             reached = _reach(session, artifact_id, direction, depth)
             frontier = [a for a, d in reached.items() if depth is None or d < depth]
-            steps = set(session.scalars(
-                select(Event.execution_id).where(Event.artifact_id.in_(frontier), Event.type == here)
-            ))
+            steps = set(
+                session.scalars(
+                    select(Event.execution_id).where(Event.artifact_id.in_(frontier), Event.type == here)
+                )
+            )
             events = session.scalars(
-                select(Event).where(Event.execution_id.in_(steps), Event.artifact_id.in_(list(reached)))
+                select(Event)
+                .where(Event.execution_id.in_(steps), Event.artifact_id.in_(list(reached)))
                 .order_by(Event.id)
             ).all()
-            artifacts = {r.id: r for r in session.scalars(select(Artifact).where(Artifact.id.in_(list(reached))))}
+            artifacts = {
+                r.id: r for r in session.scalars(select(Artifact).where(Artifact.id.in_(list(reached))))
+            }
             executions = {r.id: r for r in session.scalars(select(Execution).where(Execution.id.in_(steps)))}
         order = sorted(reached, key=lambda a: (reached[a], a))
         nodes = [_artifact_node(artifacts[a]) for a in order]
         nodes += [_execution_node(executions[e]) for e in sorted(executions)]
         edges = [
-            Edge(f"a{e.artifact_id}", f"e{e.execution_id}", "input", e.role) if e.type == "input"
+            Edge(f"a{e.artifact_id}", f"e{e.execution_id}", "input", e.role)
+            if e.type == "input"
             else Edge(f"e{e.execution_id}", f"a{e.artifact_id}", "output", e.role)
             for e in events
         ]
@@ -252,14 +287,23 @@ def _artifact_node(row: Artifact) -> Node:
 
 def _execution_node(row: Execution) -> Node:
     props = {
-        "execution": row.id, "status": row.status, "parameters": dict(row.parameters),
-        "engine": row.engine, "user": row.user, "started_at": row.started_at.isoformat(),
+        "execution": row.id,
+        "status": row.status,
+        "parameters": dict(row.parameters),
+        "engine": row.engine,
+        "user": row.user,
+        "started_at": row.started_at.isoformat(),
     }
     return Node(f"e{row.id}", "execution", row.step, None, props)
 
 
 def get_or_add_artifact(
-    session: Session, kind: str, name: str, *, digest: str = "", uri: str | None = None,
+    session: Session,
+    kind: str,
+    name: str,
+    *,
+    digest: str = "",
+    uri: str | None = None,
     properties: dict[str, Any] | None = None,
 ) -> Artifact:
     """The artifact with this kind, name and digest, added in ``session`` if it is new."""
@@ -268,14 +312,26 @@ def get_or_add_artifact(
     )
     if found is not None:
         return found
-    row = Artifact(kind=kind, name=name, digest=digest, uri=uri, properties=properties or {}, created_at=now())
+    row = Artifact(
+        kind=kind, name=name, digest=digest, uri=uri, properties=properties or {}, created_at=now()
+    )
     session.add(row)
     session.flush()
     return row
 
 
-def add_event(session: Session, execution_id: int, artifact_id: int, type: EventType, *, role: str = "") -> None:
+def add_event(
+    session: Session, execution_id: int, artifact_id: int, type: EventType, *, role: str = ""
+) -> None:
     """Add an event in ``session``."""
     if type not in ("input", "output"):
         raise LineageError(f"event type {type!r} is neither 'input' nor 'output'", hint="use one of those")
-    session.add(Event(execution_id=execution_id, artifact_id=artifact_id, type=type, role=role, created_at=now()))
+    session.add(
+        Event(
+            execution_id=execution_id,
+            artifact_id=artifact_id,
+            type=type,
+            role=role,
+            created_at=now(),
+        )
+    )

@@ -29,7 +29,8 @@ class OpenLineageEmitter:
         except ImportError as exc:
             raise LineageError(
                 "OpenLineage events are switched on, but openlineage-python is not installed",
-                hint="pip install 'datawheel[openlineage]', or remove [lineage] openlineage_file from datawheel.toml",
+                hint="pip install 'datawheel[openlineage]', "
+                "or remove [lineage] openlineage_file from datawheel.toml",
             ) from exc
         path.parent.mkdir(parents=True, exist_ok=True)
         transport = FileTransport(FileConfig(log_file_path=str(path), append=True))
@@ -42,11 +43,25 @@ class OpenLineageEmitter:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.namespace}/execution/{execution_id}"))
 
     def emit(
-        self, state: RunStateName, *, execution_id: int, step: str, at: datetime,
-        inputs: Sequence[str] = (), outputs: Sequence[str] = (), facets: dict[str, Any] | None = None,
+        self,
+        state: RunStateName,
+        *,
+        execution_id: int,
+        step: str,
+        at: datetime,
+        inputs: Sequence[str] = (),
+        outputs: Sequence[str] = (),
+        facets: dict[str, Any] | None = None,
     ) -> None:
         """Write one run event."""
-        from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+        from openlineage.client.event_v2 import (
+            InputDataset,
+            Job,
+            OutputDataset,
+            Run,
+            RunEvent,
+            RunState,
+        )
 
         event = RunEvent(
             eventType=RunState[state],

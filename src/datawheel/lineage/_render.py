@@ -46,7 +46,9 @@ def to_text(graph: Graph) -> str:
     nodes = {n.id: n for n in graph.nodes}
     children: dict[str, list[str]] = {}
     for edge in graph.edges:
-        parent, child = (edge.target, edge.source) if graph.direction == "upstream" else (edge.source, edge.target)
+        parent, child = (
+            (edge.target, edge.source) if graph.direction == "upstream" else (edge.source, edge.target)
+        )
         children.setdefault(parent, []).append(child)
     lines = [_label(nodes[graph.root])]
     seen = {graph.root}
@@ -56,7 +58,9 @@ def to_text(graph: Graph) -> str:
         for i, kid in enumerate(kids):
             last = i == len(kids) - 1
             repeat = kid in seen
-            lines.append(f"{prefix}{'└── ' if last else '├── '}{_label(nodes[kid])}{' (see above)' if repeat else ''}")
+            lines.append(
+                f"{prefix}{'└── ' if last else '├── '}{_label(nodes[kid])}{' (see above)' if repeat else ''}"
+            )
             if not repeat:
                 seen.add(kid)
                 walk(kid, prefix + ("    " if last else "│   "))

@@ -129,10 +129,14 @@ class Graph:
             "root": self.root,
             "direction": self.direction,
             "nodes": [
-                {"id": n.id, "kind": n.kind, "name": n.name, "uri": n.uri, "properties": n.properties}
+                {
+                    "id": n.id,
+                    "kind": n.kind,
+                    "name": n.name,
+                    "uri": n.uri,
+                    "properties": n.properties,
+                }
                 for n in self.nodes
             ],
-            "edges": [
-                {"from": e.source, "to": e.target, "type": e.type, "role": e.role} for e in self.edges
-            ],
+            "edges": [{"from": e.source, "to": e.target, "type": e.type, "role": e.role} for e in self.edges],
         }

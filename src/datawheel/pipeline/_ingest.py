@@ -39,8 +39,13 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         """The stable ``--json`` shape of an ingest."""
         return {
-            "dataset": self.dataset, "version": self.version, "ref": self.ref, "rows": self.rows,
-            "format": self.format, "source": self.source, "execution": self.execution_id,
+            "dataset": self.dataset,
+            "version": self.version,
+            "ref": self.ref,
+            "rows": self.rows,
+            "format": self.format,
+            "source": self.source,
+            "execution": self.execution_id,
         }
 
 
@@ -60,9 +65,16 @@ def file_digest(path: Path) -> str:
 
 
 def ingest_file(
-    workspace: Workspace, path: Path, *, name: str, format: FileFormat | None = None,
-    has_header: bool = True, columns: list[str] | None = None, separator: str | None = None,
-    key: list[str] | None = None, message: str = "",
+    workspace: Workspace,
+    path: Path,
+    *,
+    name: str,
+    format: FileFormat | None = None,
+    has_header: bool = True,
+    columns: list[str] | None = None,
+    separator: str | None = None,
+    key: list[str] | None = None,
+    message: str = "",
 ) -> IngestReport:
     """Read a file and commit it as the next version of dataset ``name``.
 
@@ -76,10 +88,21 @@ def ingest_file(
         FILE, str(path), digest=digest, uri=path.as_uri(), properties={"size": path.stat().st_size}
     )
     parameters: dict[str, Any] = {
-        "path": str(path), "name": name, "format": format, "has_header": has_header,
-        "columns": columns, "separator": separator, "key": key,
+        "path": str(path),
+        "name": name,
+        "format": format,
+        "has_header": has_header,
+        "columns": columns,
+        "separator": separator,
+        "key": key,
     }
-    with run_step(workspace, "ingest", parameters=parameters, inputs=[source], code_fingerprint=code_fingerprint(read_file)) as run:
+    with run_step(
+        workspace,
+        "ingest",
+        parameters=parameters,
+        inputs=[source],
+        code_fingerprint=code_fingerprint(read_file),
+    ) as run:
         result = read_file(path, format=format, has_header=has_header, columns=columns, separator=separator)
         frame = result.frame.with_columns(
             pl.struct(

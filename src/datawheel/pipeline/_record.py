@@ -38,7 +38,9 @@ class StepRun:
         self.workspace.lineage.record_event(self.execution.id, artifact.id, "input", role=role)
         self.inputs.append(artifact.name)
 
-    def commit(self, name: str, frame: pl.DataFrame, *, key: Sequence[str] | None = None, message: str = "") -> VersionInfo:
+    def commit(
+        self, name: str, frame: pl.DataFrame, *, key: Sequence[str] | None = None, message: str = ""
+    ) -> VersionInfo:
         """Commit a new version of ``name`` as an output of this execution."""
         info = self.workspace.commit(name, frame, key=key, message=message, execution_id=self.execution.id)
         self.outputs.append(info)
@@ -47,8 +49,13 @@ class StepRun:
 
 @contextmanager
 def run_step(
-    workspace: Workspace, step: str, *, parameters: dict[str, Any] | None = None,
-    inputs: Sequence[ArtifactInfo] = (), code_fingerprint: str = "", engine: str = "local",
+    workspace: Workspace,
+    step: str,
+    *,
+    parameters: dict[str, Any] | None = None,
+    inputs: Sequence[ArtifactInfo] = (),
+    code_fingerprint: str = "",
+    engine: str = "local",
 ) -> Iterator[StepRun]:
     """Record an execution of ``step`` around the block, completed or failed.
 
@@ -62,7 +69,10 @@ def run_step(
         completed True
     """
     execution = workspace.lineage.start_execution(
-        step, parameters=parameters or {}, code_fingerprint=code_fingerprint, engine=engine,
+        step,
+        parameters=parameters or {},
+        code_fingerprint=code_fingerprint,
+        engine=engine,
         user=workspace.user,
     )
     run = StepRun(workspace, execution)
@@ -73,7 +83,9 @@ def run_step(
         yield run
     except BaseException as exc:
         workspace.lineage.finish_execution(
-            execution.id, status="failed", error="".join(traceback.format_exception_only(exc)).strip()
+            execution.id,
+            status="failed",
+            error="".join(traceback.format_exception_only(exc)).strip(),
         )
         _emit(workspace, run, "FAIL")
         raise
@@ -86,6 +98,10 @@ def _emit(workspace: Workspace, run: StepRun, state: Any) -> None:
     if emitter is None:
         return
     emitter.emit(
-        state, execution_id=run.execution.id, step=run.execution.step, at=now(),
-        inputs=run.inputs, outputs=[v.ref for v in run.outputs],
+        state,
+        execution_id=run.execution.id,
+        step=run.execution.step,
+        at=now(),
+        inputs=run.inputs,
+        outputs=[v.ref for v in run.outputs],
     )

@@ -34,4 +34,5 @@ __all__ = [
     "parse_ref",
     "row_hash_expr",
     "with_row_identity",
+    "write_frame",
 ]

@@ -96,4 +96,3 @@ def _copy(path: Path, out: BinaryIO) -> None:
     with path.open("rb") as src:
         while chunk := src.read(_CHUNK):
             out.write(chunk)
-

@@ -96,7 +96,10 @@ def diff_versions(
         .collect()
     )
     counts = dict(ids.group_by("_kind").len().iter_rows())
-    picks = {k: ids.filter(pl.col("_kind") == k)[ROW_ID].sort().head(sample) for k in ("added", "removed", "changed")}
+    picks = {
+        k: ids.filter(pl.col("_kind") == k)[ROW_ID].sort().head(sample)
+        for k in ("added", "removed", "changed")
+    }
     return DiffResult(
         a=a_name,
         b=b_name,

@@ -40,8 +40,12 @@ def write_frame(frame: pl.DataFrame, path: Path) -> ExportFormat:
     fmt = export_format(path)
     if fmt in ("csv", "tsv"):
         nested = [n for n, t in frame.schema.items() if isinstance(t, (pl.Struct, pl.List))]
-        frame = frame.with_columns(pl.col(n).struct.json_encode() if isinstance(frame.schema[n], pl.Struct)
-                                   else pl.col(n).cast(pl.List(pl.String)).list.join(",") for n in nested)
+        frame = frame.with_columns(
+            pl.col(n).struct.json_encode()
+            if isinstance(frame.schema[n], pl.Struct)
+            else pl.col(n).cast(pl.List(pl.String)).list.join(",")
+            for n in nested
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -54,5 +58,7 @@ def write_frame(frame: pl.DataFrame, path: Path) -> ExportFormat:
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise StoreError(f"cannot write {path}: {exc.strerror}", hint="check the folder exists and is writable") from exc
+        raise StoreError(
+            f"cannot write {path}: {exc.strerror}", hint="check the folder exists and is writable"
+        ) from exc
     return fmt

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import unquote
 
 import polars as pl
+import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
@@ -48,12 +51,17 @@ class TableStore:
         path = self.path(name)
         path.mkdir(parents=True, exist_ok=True)
         token = uuid.uuid4().hex
-        props = CommitProperties(custom_metadata={_TOKEN_KEY: token})
+        # No retry inside delta-rs: it would replay this overwrite on top of a concurrent one and
+        # keep both writers' files. A conflict is raised instead, and the whole overwrite redone.
+        props = CommitProperties(custom_metadata={_TOKEN_KEY: token}, max_commit_retries=0)
         data = frame.to_arrow()
         for attempt in range(_MAX_ATTEMPTS):
             try:
                 write_deltalake(
-                    str(path), data, mode="overwrite", schema_mode="overwrite",
+                    str(path),
+                    data,
+                    mode="overwrite",
+                    schema_mode="overwrite",
                     commit_properties=props,
                 )
                 break
@@ -72,10 +80,16 @@ class TableStore:
         return self._find_commit(name, token)
 
     def _find_commit(self, name: str, token: str) -> int:
-        table = self._open(name)
-        for entry in table.history(_HISTORY_WINDOW):
-            if entry.get(_TOKEN_KEY) == token:
-                return int(entry["version"])
+        # Read the immutable commit files of the Delta log, newest first: under concurrent
+        # writers, DeltaTable.history() can label an entry with a neighbour's version.
+        log = self.path(name) / "_delta_log"
+        latest = self._open(name).version()
+        for version in range(latest, max(-1, latest - _HISTORY_WINDOW), -1):
+            entry = log / f"{version:020d}.json"
+            with entry.open("rb") as handle:
+                for line in handle:
+                    if b'"commitInfo"' in line and json.loads(line)["commitInfo"].get(_TOKEN_KEY) == token:
+                        return version
         raise StoreError(  # pragma: no cover - needs 200 commits racing with one
             f"dataset '{name}': cannot find the commit just written in the table's log",
             hint="retry the command",
@@ -99,18 +113,53 @@ class TableStore:
             ) from exc
 
     def scan(self, name: str, delta_version: int, columns: Sequence[str] | None = None) -> pl.LazyFrame:
-        """A lazy frame over one Delta version of ``name``, optionally only some columns."""
+        """A lazy frame over one Delta version of ``name``, optionally only some columns.
+
+        The data files of the version are checked first (present, of the size the Delta log
+        recorded, ending in the Parquet magic), so a damaged table gives a clear error rather
+        than a failure deep inside the reader.
+        """
         table = self._open(name, delta_version)
+        self._check_files(name, delta_version, table)
         frame = pl.scan_delta(table)
         return frame.select(columns) if columns is not None else frame
+
+    def _check_files(self, name: str, delta_version: int, table: DeltaTable) -> None:
+        actions = pa.table(table.get_add_actions(flatten=True)).select(["path", "size_bytes"]).to_pylist()
+        root = self.path(name)
+        for action in actions:
+            part = root / unquote(str(action["path"]))
+            problem = _file_problem(part, int(action["size_bytes"]))
+            if problem:
+                raise StoreError(
+                    f"the table of dataset '{name}' is corrupt at Delta version {delta_version}: "
+                    f"data file {part} {problem}",
+                    hint="restore the folder from a backup, or commit the data again",
+                )
 
     def read(self, name: str, delta_version: int, columns: Sequence[str] | None = None) -> pl.DataFrame:
         """Read one Delta version of ``name`` into memory."""
         try:
             return self.scan(name, delta_version, columns).collect()
-        except (pl.exceptions.PolarsError, OSError, DeltaError) as exc:
+        except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, DeltaError) as exc:
             raise StoreError(
                 f"the table of dataset '{name}' at {self.path(name)} is corrupt "
                 f"(Delta version {delta_version}): {exc}",
                 hint="restore the folder from a backup, or commit the data again",
             ) from exc
+
+
+def _file_problem(path: Path, size: int) -> str | None:
+    try:
+        actual = path.stat().st_size
+        if actual != size:
+            return f"has {actual} bytes where the log recorded {size}"
+        with path.open("rb") as handle:
+            handle.seek(-4, 2)
+            if handle.read(4) != b"PAR1":
+                return "is not a Parquet file"
+    except FileNotFoundError:
+        return "is missing"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    return None

@@ -26,9 +26,13 @@ class WorkspaceConfig:
 
 def config_text(name: str, *, database_url: str | None = None) -> str:
     """The ``datawheel.toml`` that ``datawheel init`` writes."""
-    url_line = f'url = "{database_url}"' if database_url else (
-        '# url = "postgresql+psycopg://127.0.0.1:5432/datawheel"   '
-        "# default: SQLite at .datawheel/metadata.db"
+    url_line = (
+        f'url = "{database_url}"'
+        if database_url
+        else (
+            '# url = "postgresql+psycopg://127.0.0.1:5432/datawheel"   '
+            "# default: SQLite at .datawheel/metadata.db"
+        )
     )
     return (
         "# A datawheel workspace: datasets, their versions and their lineage.\n"
@@ -60,9 +64,14 @@ def load_config(root: Path) -> WorkspaceConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise WorkspaceError(f"{path} is not valid TOML: {exc}", hint="fix the file, or run `datawheel init` in a new folder") from exc
+        raise WorkspaceError(
+            f"{path} is not valid TOML: {exc}",
+            hint="fix the file, or run `datawheel init` in a new folder",
+        ) from exc
     except OSError as exc:
-        raise WorkspaceError(f"cannot read {path}: {exc.strerror}", hint="check the file's permissions") from exc
+        raise WorkspaceError(
+            f"cannot read {path}: {exc.strerror}", hint="check the file's permissions"
+        ) from exc
     workspace = _table(data, "workspace", path)
     metadata = _table(data, "metadata", path)
     lineage = _table(data, "lineage", path)

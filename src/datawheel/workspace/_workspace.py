@@ -67,7 +67,11 @@ class Workspace:
         self.config = load_config(root)
         self.state = root / STATE_DIR
         self.engine = connect(self.config.database_url)
-        migrate(self.engine)
+        try:
+            migrate(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
         sessions = session_factory(self.engine)
         self.catalog = Catalog(sessions)
         self.lineage = LineageGraph(sessions)
@@ -92,7 +96,10 @@ class Workspace:
                 config_text(name or folder.name, database_url=database_url), encoding="utf-8"
             )
         except OSError as exc:
-            raise WorkspaceError(f"cannot create a workspace in {folder}: {exc.strerror}", hint="choose a writable folder") from exc
+            raise WorkspaceError(
+                f"cannot create a workspace in {folder}: {exc.strerror}",
+                hint="choose a writable folder",
+            ) from exc
         return cls(folder)
 
     @classmethod
@@ -114,13 +121,20 @@ class Workspace:
     def openlineage(self) -> OpenLineageEmitter | None:
         """The OpenLineage event writer, when ``[lineage] openlineage_file`` is set."""
         if self._openlineage is None and self.config.openlineage_file is not None:
-            self._openlineage = OpenLineageEmitter(self.config.openlineage_file, namespace=f"datawheel://{self.config.name}")
+            self._openlineage = OpenLineageEmitter(
+                self.config.openlineage_file, namespace=f"datawheel://{self.config.name}"
+            )
         return self._openlineage
 
     # -- datasets --------------------------------------------------------------------------
 
     def commit(
-        self, name: str, frame: pl.DataFrame, *, key: Sequence[str] | None = None, message: str = "",
+        self,
+        name: str,
+        frame: pl.DataFrame,
+        *,
+        key: Sequence[str] | None = None,
+        message: str = "",
         execution_id: int | None = None,
     ) -> VersionInfo:
         """Commit ``frame`` as the next version of dataset ``name``.
@@ -135,8 +149,14 @@ class Workspace:
         delta_version = self.tables.write(name, table)
         columns = {c: str(t) for c, t in table.schema.items()}
         return self.catalog.add_version(
-            name, delta_version=delta_version, rows=table.height, columns=columns, key=key,
-            author=self.user, message=message, execution_id=execution_id,
+            name,
+            delta_version=delta_version,
+            rows=table.height,
+            columns=columns,
+            key=key,
+            author=self.user,
+            message=message,
+            execution_id=execution_id,
         )
 
     def resolve(self, ref: str) -> VersionInfo:
@@ -156,7 +176,8 @@ class Workspace:
         if columns is None and frame.height != info.rows:
             raise RefError(
                 f"{info.ref} should hold {info.rows} rows but its table gives {frame.height}",
-                hint=f"the table at {self.tables.path(info.dataset)} was changed outside datawheel; restore it",
+                hint=f"the table at {self.tables.path(info.dataset)} was changed outside datawheel; "
+                "restore it from a backup",
             )
         return frame
 

@@ -1,0 +1,79 @@
+"""Shared fixtures: workspaces on SQLite and on the real PostgreSQL server, and sample files.
+
+PostgreSQL tests use ``DATAWHEEL_TEST_POSTGRES_URL`` (default: the server on 127.0.0.1:5432,
+database ``test``), each in a schema of its own that is dropped afterwards. Where no server
+answers they skip and say why — except under CI (``CI`` set), where they fail, because CI must
+run them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from datawheel.demo import DEMO_DATA
+from datawheel.workspace import Workspace
+
+POSTGRES_URL = os.environ.get("DATAWHEEL_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+_postgres_problem: list[str] = []
+
+
+def _postgres_available() -> str | None:
+    if not _postgres_problem:
+        try:
+            engine = sa.create_engine(POSTGRES_URL)
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            engine.dispose()
+            _postgres_problem.append("")
+        except Exception as exc:  # any failure to connect means "no server here"
+            _postgres_problem.append(f"no PostgreSQL at {POSTGRES_URL}: {str(exc).splitlines()[0]}")
+    return _postgres_problem[0] or None
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+    problem = _postgres_available()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"{problem} (CI must run the PostgreSQL tests)")
+        pytest.skip(problem)
+    schema = f"dw_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    """``None`` (the default SQLite of the workspace) or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, database_url: str | None) -> Iterator[Workspace]:
+    """A new, empty workspace in a temporary folder, on SQLite and on PostgreSQL."""
+    with Workspace.init(tmp_path / "ws", database_url=database_url) as ws:
+        yield ws
+
+
+@pytest.fixture
+def sms_file(tmp_path: Path) -> Path:
+    """A copy of the SMS Spam Collection (CC BY 4.0, shipped with the demo)."""
+    target = tmp_path / "SMSSpamCollection"
+    target.write_bytes(DEMO_DATA.read_bytes())
+    return target

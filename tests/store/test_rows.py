@@ -1,0 +1,64 @@
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from datawheel.errors import StoreError
+from datawheel.store import ROW_HASH, ROW_ID, with_row_identity
+
+
+def test_content_ids_are_stable_and_distinct_for_repeats() -> None:
+    frame = pl.DataFrame({"label": ["ham", "spam", "ham"], "text": ["hi", "WIN", "hi"]})
+    first = with_row_identity(frame)
+    again = with_row_identity(frame)
+    assert first[ROW_ID].to_list() == again[ROW_ID].to_list()
+    assert first[ROW_ID].n_unique() == 3
+    assert first[ROW_HASH][0] == first[ROW_HASH][2]
+    assert first[ROW_ID][0] == first[ROW_HASH][0]  # the first occurrence's id is its content hash
+    assert first.columns == ["label", "text", ROW_ID, ROW_HASH]
+
+
+def test_ids_do_not_depend_on_other_rows() -> None:
+    small = with_row_identity(pl.DataFrame({"text": ["a", "b"]}))
+    large = with_row_identity(pl.DataFrame({"text": ["z", "b", "a", "y"]}))
+    assert set(small[ROW_ID]) <= set(large[ROW_ID])
+
+
+def test_key_ids_survive_content_changes() -> None:
+    before = with_row_identity(pl.DataFrame({"id": [1, 2], "x": ["a", "b"]}), key=["id"])
+    after = with_row_identity(pl.DataFrame({"id": [2, 1], "x": ["B", "a"]}), key=["id"])
+    assert dict(zip(before["id"], before[ROW_ID], strict=True)) == dict(zip(after["id"], after[ROW_ID], strict=True))
+    assert before[ROW_HASH][1] != after[ROW_HASH][0]
+
+
+def test_kept_ids_and_new_rows() -> None:
+    v1 = with_row_identity(pl.DataFrame({"text": ["a", "b"]}))
+    edited = pl.concat(
+        [v1.with_columns(pl.col("text").str.to_uppercase()), pl.DataFrame({"text": ["c"]})], how="diagonal"
+    )
+    v2 = with_row_identity(edited)
+    assert v2[ROW_ID][:2].to_list() == v1[ROW_ID].to_list()
+    assert v2[ROW_ID][2] is not None
+    assert v2[ROW_HASH][0] != v1[ROW_HASH][0]
+
+
+@pytest.mark.parametrize(
+    ("frame", "key", "message"),
+    [
+        (pl.DataFrame({"id": [1, 1], "x": ["a", "b"]}), ["id"], r"key \(id\) is not unique: id=1 occurs 2 times"),
+        (pl.DataFrame({"id": [1]}), ["nope"], "key column 'nope' is not in the table"),
+        (pl.DataFrame({"_only": [1]}), None, "no data columns"),
+        (pl.DataFrame({"x": [1, 2], ROW_ID: ["same", "same"]}), None, "occurs more than once"),
+    ],
+)
+def test_identity_errors(frame: pl.DataFrame, key: list[str] | None, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        with_row_identity(frame, key=key)
+
+
+@given(st.lists(st.tuples(st.text(max_size=5), st.integers(-3, 3) | st.none()), max_size=30))
+def test_ids_unique_for_any_rows(rows: list[tuple[str, int | None]]) -> None:
+    frame = pl.DataFrame(rows, schema={"s": pl.String, "n": pl.Int64}, orient="row")
+    out = with_row_identity(frame)
+    assert out[ROW_ID].n_unique() == len(rows)
+    assert out[ROW_ID].null_count() == 0

@@ -1,0 +1,86 @@
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from datawheel.errors import SchemaVersionError, WorkspaceError
+from datawheel.lineage import head_revision
+from datawheel.workspace import CONFIG_FILE, DATABASE_URL_ENV, Workspace, find_root, load_config
+
+
+def test_init_writes_config_and_wal_database(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "proj") as ws:
+        assert (tmp_path / "proj" / CONFIG_FILE).is_file()
+        assert (tmp_path / "proj" / ".datawheel" / "metadata.db").is_file()
+        with ws.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
+        assert ws.config.name == "proj"
+
+
+def test_init_twice_is_an_error(tmp_path: Path) -> None:
+    Workspace.init(tmp_path).close()
+    with pytest.raises(WorkspaceError, match="already a datawheel workspace"):
+        Workspace.init(tmp_path)
+
+
+def test_found_from_a_subfolder(tmp_path: Path) -> None:
+    Workspace.init(tmp_path).close()
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    assert find_root(deep) == tmp_path.resolve()
+    with Workspace.open(deep) as ws:
+        assert ws.root == tmp_path.resolve()
+
+
+def test_outside_a_workspace(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="no datawheel workspace") as info:
+        Workspace.open(tmp_path)
+    assert "datawheel init" in str(info.value)
+
+
+def test_database_url_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Workspace.init(tmp_path).close()
+    other = tmp_path / "elsewhere.db"
+    monkeypatch.setenv(DATABASE_URL_ENV, f"sqlite:///{other}")
+    assert load_config(tmp_path).database_url == f"sqlite:///{other}"
+    Workspace.open(tmp_path).close()
+    assert other.is_file()
+
+
+def test_bad_config(tmp_path: Path) -> None:
+    (tmp_path / CONFIG_FILE).write_text("[workspace\nname=", encoding="utf-8")
+    with pytest.raises(WorkspaceError, match="is not valid TOML"):
+        Workspace.open(tmp_path)
+    (tmp_path / CONFIG_FILE).write_text("metadata = 3\n", encoding="utf-8")
+    with pytest.raises(WorkspaceError, match=r"\[metadata\] must be a table"):
+        Workspace.open(tmp_path)
+
+
+def test_bad_database_url(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="is not a database URL"):
+        Workspace.init(tmp_path, database_url="not a url")
+
+
+def test_unreachable_database(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="cannot open the metadata database"):
+        Workspace.init(tmp_path, database_url="postgresql+psycopg://127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_newer_schema_refused(workspace: Workspace) -> None:
+    workspace.commit("d", pl.DataFrame({"a": [1]}))
+    with workspace.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    root = workspace.root
+    env = {DATABASE_URL_ENV: workspace.config.database_url}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with pytest.raises(SchemaVersionError, match="9999_from_the_future.*newer datawheel") as info:
+            Workspace.open(root)
+        assert "upgrade datawheel" in str(info.value)
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
