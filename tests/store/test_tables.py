@@ -51,3 +51,12 @@ def test_broken_log(tmp_path: Path) -> None:
     (store.path("d") / "_delta_log").mkdir()
     with pytest.raises(StoreError, match="missing|unreadable"):
         store.read("d", 0)
+
+
+def test_row_order_kept_for_many_chunks(tmp_path: Path) -> None:
+    parts = [pl.DataFrame({"i": range(k * 50_000, (k + 1) * 50_000)}) for k in range(6)]
+    frame = pl.concat(parts, rechunk=False)
+    assert frame.n_chunks() > 1
+    store = TableStore(tmp_path)
+    store.write("d", frame)
+    assert store.read("d", 0)["i"].to_list() == list(range(300_000))

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from datawheel.cli._output import errors
@@ -49,21 +48,15 @@ def workspace() -> Workspace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return its exit code instead of raising."""
+    """Run the command line; return its exit code instead of exiting."""
     command = typer.main.get_command(app)
     args = sys.argv[1:] if argv is None else argv
     try:
-        command.main(args=args, prog_name="datawheel", standalone_mode=False)
+        command.main(args=args, prog_name="datawheel", standalone_mode=True)
+    except SystemExit as exc:  # click's own ending: success, --help, or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     except DatawheelError as exc:
         return _fail(exc, f"error: {exc}", exc.exit_code)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        errors.print("aborted")
-        return 130
     except KeyboardInterrupt:
         errors.print("interrupted")
         return 130

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from datawheel.lineage._types import (
 
 _WALK_ALL = """
 WITH RECURSIVE walk(artifact_id) AS (
-    SELECT :start
+    SELECT CAST(:start AS INTEGER)
     UNION
     SELECT nxt.artifact_id
     FROM walk
@@ -37,7 +38,7 @@ SELECT artifact_id, 0 AS depth FROM walk
 
 _WALK_DEPTH = """
 WITH RECURSIVE walk(artifact_id, depth) AS (
-    SELECT :start, 0
+    SELECT CAST(:start AS INTEGER), CAST(0 AS INTEGER)
     UNION
     SELECT nxt.artifact_id, walk.depth + 1
     FROM walk
@@ -224,11 +225,11 @@ class LineageGraph:
 
     def impact(self, artifact_id: int) -> list[ArtifactInfo]:
         """Every artifact downstream of this one, nearest first."""
+        graph = self.downstream(artifact_id)
+        ids = [int(n.id[1:]) for n in graph.artifacts()]
         with self._tx() as session:
-            reached = _reach(session, artifact_id, "downstream", None)
-            ids = [a for a, _ in sorted(reached.items(), key=lambda kv: (kv[1], kv[0])) if a != artifact_id]
             rows = {r.id: r for r in session.scalars(select(Artifact).where(Artifact.id.in_(ids)))}
-            return [_artifact_info(rows[i]) for i in ids]
+        return [_artifact_info(rows[i]) for i in ids]
 
     def _walk(self, artifact_id: int, direction: Direction, depth: int | None) -> Graph:
         here, _ = _ends(direction)
@@ -252,16 +253,32 @@ class LineageGraph:
                 r.id: r for r in session.scalars(select(Artifact).where(Artifact.id.in_(list(reached))))
             }
             executions = {r.id: r for r in session.scalars(select(Execution).where(Execution.id.in_(steps)))}
-        order = sorted(reached, key=lambda a: (reached[a], a))
-        nodes = [_artifact_node(artifacts[a]) for a in order]
-        nodes += [_execution_node(executions[e]) for e in sorted(executions)]
         edges = [
             Edge(f"a{e.artifact_id}", f"e{e.execution_id}", "input", e.role)
             if e.type == "input"
             else Edge(f"e{e.execution_id}", f"a{e.artifact_id}", "output", e.role)
             for e in events
         ]
+        distance = _distances(f"a{artifact_id}", edges, direction)
+        nodes = [_artifact_node(r) for r in artifacts.values()] + [_execution_node(r) for r in executions.values()]
+        nodes.sort(key=lambda n: (distance.get(n.id, len(distance)), n.kind == "execution", int(n.id[1:])))
         return Graph(root=f"a{artifact_id}", direction=direction, nodes=tuple(nodes), edges=tuple(edges))
+
+
+def _distances(root: str, edges: list[Edge], direction: Direction) -> dict[str, int]:
+    """Steps from the root to every node, walking the edges in the walk's direction."""
+    forward: dict[str, list[str]] = {}
+    for edge in edges:
+        start, end = (edge.target, edge.source) if direction == "upstream" else (edge.source, edge.target)
+        forward.setdefault(start, []).append(end)
+    distance, queue = {root: 0}, deque([root])
+    while queue:
+        node = queue.popleft()
+        for nxt in forward.get(node, ()):
+            if nxt not in distance:
+                distance[nxt] = distance[node] + 1
+                queue.append(nxt)
+    return distance
 
 
 def _ends(direction: Direction) -> tuple[EventType, EventType]:

@@ -54,7 +54,8 @@ class TableStore:
         # No retry inside delta-rs: it would replay this overwrite on top of a concurrent one and
         # keep both writers' files. A conflict is raised instead, and the whole overwrite redone.
         props = CommitProperties(custom_metadata={_TOKEN_KEY: token}, max_commit_retries=0)
-        data = frame.to_arrow()
+        # One chunk: delta-rs writes the batches of a multi-chunk table concurrently, out of order.
+        data = frame.rechunk().to_arrow()
         for attempt in range(_MAX_ATTEMPTS):
             try:
                 write_deltalake(

@@ -1,0 +1,179 @@
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import typer
+
+from datawheel.cli import app, main
+from datawheel.workspace import Workspace
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def ws_dir(tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "ws"
+    Workspace.init(root, database_url=database_url).close()
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def sms_ws(ws_dir: Path, sms_file: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    code, _, _ = run(capsys, "ingest", str(sms_file), "--name", "sms", "--format", "tsv", "--no-header",
+                     "--columns", "label,text")
+    assert code == 0
+    return ws_dir
+
+
+def test_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "init", str(tmp_path / "new"), "--json")
+    assert code == 0
+    assert json.loads(out)["root"] == str((tmp_path / "new").resolve())
+    code, _, err = run(capsys, "init", str(tmp_path / "new"))
+    assert code == 2
+    assert "already a datawheel workspace" in err
+
+
+def test_ingest_json_shape(ws_dir: Path, sms_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "ingest", str(sms_file), "--name", "sms", "--format", "tsv", "--no-header",
+                       "--columns", "label,text", "--json")
+    assert code == 0
+    shape = json.loads(out)
+    assert (shape["dataset"], shape["version"], shape["rows"]) == ("sms", 1, 5574)
+
+
+def test_versions_show_tag_diff_export(sms_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with Workspace.open(sms_ws) as ws:
+        frame = ws.read("sms").filter(pl.col("label") == "spam")
+        ws.commit("sms", frame.with_columns(pl.col("text").str.to_lowercase()))
+
+    code, out, _ = run(capsys, "versions", "sms", "--json")
+    versions = json.loads(out)
+    assert code == 0
+    assert [v["version"] for v in versions] == [1, 2]
+    assert [v["rows"] for v in versions] == [5574, 747]
+    assert all({"version", "rows", "created_at", "tags"} <= set(v) for v in versions)
+
+    assert run(capsys, "tag", "sms@1", "raw")[0] == 0
+    code, out, _ = run(capsys, "show", "sms@raw", "--limit", "2", "--json")
+    shown = json.loads(out)
+    assert (shown["version"]["version"], len(shown["rows"]), shown["version"]["tags"]) == (1, 2, ["raw"])
+
+    code, out, _ = run(capsys, "diff", "sms@1", "sms@2", "--json")
+    diff = json.loads(out)
+    assert code == 0
+    assert (diff["added"], diff["removed"]) == (0, 4827)
+    assert diff["changed"] + diff["unchanged"] == 747
+    assert diff["changed"] > 700  # nearly every spam message has a capital letter
+
+    code, out, _ = run(capsys, "diff", "sms@1", "sms@2")
+    assert "4,827 removed" in out
+
+    target = tmp_path / "out" / "spam.jsonl"
+    code, out, _ = run(capsys, "export", "sms@2", str(target), "--json")
+    assert json.loads(out)["rows"] == 747
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 747
+
+    code, out, _ = run(capsys, "datasets", "--json")
+    assert [(d["name"], d["versions"], d["rows"]) for d in json.loads(out)] == [("sms", 2, 747)]
+    code, out, _ = run(capsys, "versions", "sms")
+    assert "sms@1" in out
+    assert "raw" in out
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "dot", "mermaid"])
+def test_lineage_formats(sms_ws: Path, sms_file: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    code, out, _ = run(capsys, "lineage", "sms@1", "--upstream", "--format", fmt)
+    assert code == 0
+    if fmt == "json":
+        graph = json.loads(out)
+        names = {n["name"] for n in graph["nodes"]}
+        assert {"sms@1", "ingest", str(sms_file.resolve())} <= names
+        assert len(graph["edges"]) == 2
+    else:
+        assert str(sms_file.resolve()) in out
+        assert "ingest" in out
+
+
+def test_lineage_downstream(sms_ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "lineage", "sms", "--downstream", "--json")
+    assert code == 0
+    assert [n["name"] for n in json.loads(out)["nodes"]] == ["sms@1"]
+    code, _, err = run(capsys, "lineage", "sms", "--downstream", "--upstream")
+    assert code == 2
+    assert "not both" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["show", "nope"], "error: no dataset 'nope'"),
+        (["show", "sms@7"], "error: dataset 'sms' has no version 7 (it has versions 1..1)"),
+        (["diff", "sms@1", "sms@oops"], "has no tag 'oops'"),
+        (["ingest", "missing.csv", "--name", "x"], "error: no file"),
+        (["export", "sms", "out.xlsx"], "cannot tell the export format"),
+        (["tag", "sms", "12"], "cannot be a tag"),
+        (["show", "sms@@"], "is not a ref"),
+    ],
+)
+def test_user_errors_exit_2_in_one_line(sms_ws: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert out == ""
+
+
+def test_outside_a_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "datasets")
+    assert code == 2
+    assert "run `datawheel init`" in err
+
+
+def test_bad_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "versions", "--no-such-flag")
+    assert code == 2
+    assert "No such option" in err
+
+
+def test_every_command_has_help() -> None:
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    expected = {"init", "ingest", "datasets", "versions", "show", "tag", "export", "diff", "lineage", "demo"}
+    assert expected <= set(commands)
+    for name, command in commands.items():
+        assert command.help, f"`datawheel {name}` has no help text"
+        assert any(p.name == "json" for p in command.params), f"`datawheel {name}` has no --json"
+
+
+def _console_script() -> str:
+    beside = Path(sys.executable).with_name("datawheel")
+    found = str(beside) if beside.is_file() else shutil.which("datawheel")
+    if found is None:
+        pytest.fail("the `datawheel` console script is not installed; run `pip install -e .`")
+    return found
+
+
+def test_console_script_errors_and_verbose(tmp_path: Path) -> None:
+    exe = _console_script()
+    quiet = subprocess.run([exe, "show", "x"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert quiet.returncode == 2
+    assert quiet.stderr.strip().startswith("error: no datawheel workspace")
+    assert "Traceback" not in quiet.stderr
+    loud = subprocess.run([exe, "--verbose", "show", "x"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert loud.returncode == 2
+    assert "Traceback" in loud.stderr
+    Workspace.init(tmp_path / "w").close()
+    ok = subprocess.run([exe, "-C", str(tmp_path / "w"), "datasets", "--json"], capture_output=True, text=True, check=False)
+    assert ok.returncode == 0
+    assert json.loads(ok.stdout) == []
