@@ -15,7 +15,9 @@ def test_demo_turns_the_wheel(tmp_path: Path) -> None:
     assert [v.ref for v in result.versions] == ["sms@1", "sms@2"]
     assert result.versions[1].tags == ("demo-clean",)
     raw = DEMO_DATA.read_text(encoding="utf-8")
-    with_entities = sum(1 for line in raw.splitlines() if any(e in line for e in ("&lt;", "&gt;", "&amp;", "&quot;", "&#39;")))
+    with_entities = sum(
+        1 for line in raw.splitlines() if any(e in line for e in ("&lt;", "&gt;", "&amp;", "&quot;", "&#39;"))
+    )
     assert (result.diff.added, result.diff.removed, result.diff.changed) == (0, 0, with_entities)
     names = [n.name for n in result.lineage.nodes]
     source = str((tmp_path / "demo" / "data" / "SMSSpamCollection").resolve())
@@ -36,14 +38,25 @@ def test_demo_refuses_a_folder_in_use(tmp_path: Path) -> None:
 def test_demo_command(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "datawheel", "demo", str(tmp_path / "d"), "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     shape = json.loads(out.stdout)
     assert shape["ingest"]["rows"] == 5574
     assert [v["version"] for v in shape["versions"]] == [1, 2]
     assert shape["diff"]["changed"] > 0
     text = subprocess.run(
-        [sys.executable, "-m", "datawheel", "demo", str(tmp_path / "e")], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "datawheel", "demo", str(tmp_path / "e")],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    for expected in ("sms@1", "sms@2", "datawheel diff sms@1 sms@2", "unescape-entities", "SMSSpamCollection"):
+    for expected in (
+        "sms@1",
+        "sms@2",
+        "datawheel diff sms@1 sms@2",
+        "unescape-entities",
+        "SMSSpamCollection",
+    ):
         assert expected in text

@@ -25,7 +25,11 @@ def test_all_is_sorted_and_complete(name: str) -> None:
     assert exported == sorted(exported, key=lambda s: (0 if s.isupper() else 1 if s[:1].isupper() else 2, s))
     for symbol in exported:
         assert hasattr(module, symbol), f"{name}.__all__ names {symbol}, which it lacks"
-    public = {n for n, v in vars(module).items() if not n.startswith("_") and getattr(v, "__module__", "").startswith("datawheel")}
+    public = {
+        n
+        for n, v in vars(module).items()
+        if not n.startswith("_") and getattr(v, "__module__", "").startswith("datawheel")
+    }
     assert public <= set(exported) | {n for n in public if isinstance(getattr(module, n), type(module))}
 
 

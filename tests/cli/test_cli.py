@@ -28,8 +28,18 @@ def ws_dir(tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyP
 
 @pytest.fixture
 def sms_ws(ws_dir: Path, sms_file: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    code, _, _ = run(capsys, "ingest", str(sms_file), "--name", "sms", "--format", "tsv", "--no-header",
-                     "--columns", "label,text")
+    code, _, _ = run(
+        capsys,
+        "ingest",
+        str(sms_file),
+        "--name",
+        "sms",
+        "--format",
+        "tsv",
+        "--no-header",
+        "--columns",
+        "label,text",
+    )
     assert code == 0
     return ws_dir
 
@@ -44,14 +54,27 @@ def test_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_ingest_json_shape(ws_dir: Path, sms_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "ingest", str(sms_file), "--name", "sms", "--format", "tsv", "--no-header",
-                       "--columns", "label,text", "--json")
+    code, out, _ = run(
+        capsys,
+        "ingest",
+        str(sms_file),
+        "--name",
+        "sms",
+        "--format",
+        "tsv",
+        "--no-header",
+        "--columns",
+        "label,text",
+        "--json",
+    )
     assert code == 0
     shape = json.loads(out)
     assert (shape["dataset"], shape["version"], shape["rows"]) == ("sms", 1, 5574)
 
 
-def test_versions_show_tag_diff_export(sms_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_versions_show_tag_diff_export(
+    sms_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with Workspace.open(sms_ws) as ws:
         frame = ws.read("sms").filter(pl.col("label") == "spam")
         ws.commit("sms", frame.with_columns(pl.col("text").str.to_lowercase()))
@@ -125,7 +148,9 @@ def test_lineage_downstream(sms_ws: Path, capsys: pytest.CaptureFixture[str]) ->
         (["show", "sms@@"], "is not a ref"),
     ],
 )
-def test_user_errors_exit_2_in_one_line(sms_ws: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+def test_user_errors_exit_2_in_one_line(
+    sms_ws: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     code, out, err = run(capsys, *args)
     assert code == 2
     assert message in err
@@ -134,7 +159,9 @@ def test_user_errors_exit_2_in_one_line(sms_ws: Path, capsys: pytest.CaptureFixt
     assert out == ""
 
 
-def test_outside_a_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_outside_a_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "datasets")
     assert code == 2
@@ -170,10 +197,14 @@ def test_console_script_errors_and_verbose(tmp_path: Path) -> None:
     assert quiet.returncode == 2
     assert quiet.stderr.strip().startswith("error: no datawheel workspace")
     assert "Traceback" not in quiet.stderr
-    loud = subprocess.run([exe, "--verbose", "show", "x"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    loud = subprocess.run(
+        [exe, "--verbose", "show", "x"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
     assert loud.returncode == 2
     assert "Traceback" in loud.stderr
     Workspace.init(tmp_path / "w").close()
-    ok = subprocess.run([exe, "-C", str(tmp_path / "w"), "datasets", "--json"], capture_output=True, text=True, check=False)
+    ok = subprocess.run(
+        [exe, "-C", str(tmp_path / "w"), "datasets", "--json"], capture_output=True, text=True, check=False
+    )
     assert ok.returncode == 0
     assert json.loads(ok.stdout) == []

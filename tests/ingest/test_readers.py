@@ -48,7 +48,9 @@ def test_jsonl_and_parquet(tmp_path: Path) -> None:
         ("latin.csv", "a\ncafé\n".encode("latin-1"), {}, "cannot read .*latin.csv"),
     ],
 )
-def test_bad_files(tmp_path: Path, name: str, content: bytes | None, kwargs: dict[str, object], message: str) -> None:
+def test_bad_files(
+    tmp_path: Path, name: str, content: bytes | None, kwargs: dict[str, object], message: str
+) -> None:
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)

@@ -1,9 +1,9 @@
 """Lineage queries on a known graph, on SQLite and PostgreSQL.
 
-    file:raw.csv ──ingest(e1)──▶ raw@1 ─┐
-    file:spam.txt ─ingest(e2)──▶ spam@1 ┴─join(e3)──▶ joined@1 ──split(e4)──▶ train@1 ──fit(e5)──▶ model
-                                                                           └──▶ test@1 ──eval(e6)──▶ report
-                                                                     model ─────────────┘
+file:raw.csv ──ingest(e1)──▶ raw@1 ─┐
+file:spam.txt ─ingest(e2)──▶ spam@1 ┴─join(e3)──▶ joined@1 ──split(e4)──▶ train@1 ──fit(e5)──▶ model
+                                                                       └──▶ test@1 ──eval(e6)──▶ report
+                                                                 model ─────────────┘
 """
 
 from dataclasses import dataclass
@@ -28,7 +28,10 @@ def known(workspace: Workspace) -> Known:
     a = {
         "raw.csv": g.add_artifact("file", "/data/raw.csv", digest="d1", uri="file:///data/raw.csv"),
         "spam.txt": g.add_artifact("file", "/data/spam.txt", digest="d2"),
-        **{n: g.add_artifact("dataset_version", n) for n in ("raw@1", "spam@1", "joined@1", "train@1", "test@1")},
+        **{
+            n: g.add_artifact("dataset_version", n)
+            for n in ("raw@1", "spam@1", "joined@1", "train@1", "test@1")
+        },
         "model": g.add_artifact("model", "spam-model@1"),
         "report": g.add_artifact("report", "eval@1"),
     }
@@ -59,7 +62,14 @@ def _names(nodes: object) -> set[str]:
 def test_upstream_reaches_every_source(known: Known) -> None:
     graph = known.graph.upstream(known.a["report"].id)
     assert _names(graph.artifacts()) == {
-        "/data/raw.csv", "/data/spam.txt", "raw@1", "spam@1", "joined@1", "train@1", "test@1", "spam-model@1",
+        "/data/raw.csv",
+        "/data/spam.txt",
+        "raw@1",
+        "spam@1",
+        "joined@1",
+        "train@1",
+        "test@1",
+        "spam-model@1",
     }
     steps = [n for n in graph.nodes if n.kind == "execution"]
     assert sorted(n.name for n in steps) == ["evaluate", "fit", "ingest", "ingest", "join", "split"]

@@ -10,7 +10,12 @@ _GRAPH = Graph(
         Node("e2", "execution", "clean", properties={"execution": 2, "status": "completed"}),
         Node("e1", "execution", "ingest", properties={"execution": 1, "status": "completed"}),
     ),
-    (Edge("a1", "e1", "input"), Edge("e1", "a2", "output"), Edge("a2", "e2", "input"), Edge("e2", "a3", "output")),
+    (
+        Edge("a1", "e1", "input"),
+        Edge("e1", "a2", "output"),
+        Edge("a2", "e2", "input"),
+        Edge("e2", "a3", "output"),
+    ),
 )
 
 
@@ -51,8 +56,13 @@ def test_downstream_tree_and_repeats() -> None:
             Node("e2", "execution", "merge", properties={"execution": 2, "status": "failed"}),
             Node("a3", "dataset_version", "y@1"),
         ),
-        (Edge("a1", "e1", "input"), Edge("e1", "a2", "output"), Edge("e1", "a3", "output"),
-         Edge("a2", "e2", "input"), Edge("a3", "e2", "input")),
+        (
+            Edge("a1", "e1", "input"),
+            Edge("e1", "a2", "output"),
+            Edge("e1", "a3", "output"),
+            Edge("a2", "e2", "input"),
+            Edge("a3", "e2", "input"),
+        ),
     )
     lines = to_text(diamond).splitlines()
     assert lines[0] == "file f"

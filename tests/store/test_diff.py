@@ -1,10 +1,12 @@
+from collections.abc import Mapping, Sequence
+
 import polars as pl
 import pytest
 
 from datawheel.store import ROW_ID, diff_versions, with_row_identity
 
 
-def _v(data: dict[str, list[object]], key: list[str] | None = None) -> pl.LazyFrame:
+def _v(data: Mapping[str, Sequence[object]], key: list[str] | None = None) -> pl.LazyFrame:
     return with_row_identity(pl.DataFrame(data), key=key).lazy()
 
 

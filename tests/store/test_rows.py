@@ -27,7 +27,9 @@ def test_ids_do_not_depend_on_other_rows() -> None:
 def test_key_ids_survive_content_changes() -> None:
     before = with_row_identity(pl.DataFrame({"id": [1, 2], "x": ["a", "b"]}), key=["id"])
     after = with_row_identity(pl.DataFrame({"id": [2, 1], "x": ["B", "a"]}), key=["id"])
-    assert dict(zip(before["id"], before[ROW_ID], strict=True)) == dict(zip(after["id"], after[ROW_ID], strict=True))
+    assert dict(zip(before["id"], before[ROW_ID], strict=True)) == dict(
+        zip(after["id"], after[ROW_ID], strict=True)
+    )
     assert before[ROW_HASH][1] != after[ROW_HASH][0]
 
 
@@ -45,7 +47,11 @@ def test_kept_ids_and_new_rows() -> None:
 @pytest.mark.parametrize(
     ("frame", "key", "message"),
     [
-        (pl.DataFrame({"id": [1, 1], "x": ["a", "b"]}), ["id"], r"key \(id\) is not unique: id=1 occurs 2 times"),
+        (
+            pl.DataFrame({"id": [1, 1], "x": ["a", "b"]}),
+            ["id"],
+            r"key \(id\) is not unique: id=1 occurs 2 times",
+        ),
         (pl.DataFrame({"id": [1]}), ["nope"], "key column 'nope' is not in the table"),
         (pl.DataFrame({"_only": [1]}), None, "no data columns"),
         (pl.DataFrame({"x": [1, 2], ROW_ID: ["same", "same"]}), None, "occurs more than once"),

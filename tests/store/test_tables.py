@@ -40,7 +40,7 @@ def test_lost_data_files(tmp_path: Path) -> None:
     store.write("d", pl.DataFrame({"a": [1, 2]}))
     for part in store.path("d").glob("*.parquet"):
         part.unlink()
-    with pytest.raises(StoreError, match="corrupt|unreadable"):
+    with pytest.raises(StoreError, match=r"corrupt|unreadable"):
         store.read("d", 0)
 
 
@@ -49,7 +49,7 @@ def test_broken_log(tmp_path: Path) -> None:
     store.write("d", pl.DataFrame({"a": [1]}))
     shutil.rmtree(store.path("d") / "_delta_log")
     (store.path("d") / "_delta_log").mkdir()
-    with pytest.raises(StoreError, match="missing|unreadable"):
+    with pytest.raises(StoreError, match=r"missing|unreadable"):
         store.read("d", 0)
 
 

@@ -12,17 +12,28 @@ from datawheel.store import ROW_HASH, ROW_ID, data_columns
 from datawheel.workspace import Workspace
 
 _ROWS = st.lists(
-    st.fixed_dictionaries({
-        "name": st.text(max_size=12) | st.none(),
-        "n": st.integers(-(2**40), 2**40) | st.none(),
-        "x": st.floats(allow_nan=False, width=64) | st.none(),
-        "ok": st.booleans() | st.none(),
-        "day": st.dates(date(1900, 1, 1), date(2200, 1, 1)) | st.none(),
-        "at": st.datetimes(datetime(1970, 1, 1), datetime(2100, 1, 1)) | st.none(),
-    }),
+    st.fixed_dictionaries(
+        {
+            "name": st.text(max_size=12) | st.none(),
+            "n": st.integers(-(2**40), 2**40) | st.none(),
+            "x": st.floats(allow_nan=False, width=64) | st.none(),
+            "ok": st.booleans() | st.none(),
+            "day": st.dates(date(1900, 1, 1), date(2200, 1, 1)) | st.none(),
+            "at": st.datetimes(datetime(1970, 1, 1), datetime(2100, 1, 1)) | st.none(),
+        }
+    ),
     max_size=40,
 )
-_SCHEMA = {"name": pl.String, "n": pl.Int64, "x": pl.Float64, "ok": pl.Boolean, "day": pl.Date, "at": pl.Datetime("us")}
+_SCHEMA = pl.Schema(
+    {
+        "name": pl.String(),
+        "n": pl.Int64(),
+        "x": pl.Float64(),
+        "ok": pl.Boolean(),
+        "day": pl.Date(),
+        "at": pl.Datetime("us"),
+    }
+)
 
 
 def _frame(rows: list[dict[str, object]]) -> pl.DataFrame:
@@ -35,7 +46,9 @@ def _data(frame: pl.DataFrame) -> pl.DataFrame:
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(versions=st.lists(_ROWS, min_size=1, max_size=3))
-def test_commit_read_time_travel_round_trip(workspace: Workspace, versions: list[list[dict[str, object]]]) -> None:
+def test_commit_read_time_travel_round_trip(
+    workspace: Workspace, versions: list[list[dict[str, object]]]
+) -> None:
     name = f"d{len(workspace.datasets())}"
     committed = [workspace.commit(name, _frame(rows)) for rows in versions]
     assert [v.version for v in committed] == list(range(1, len(versions) + 1))
@@ -48,7 +61,9 @@ def test_commit_read_time_travel_round_trip(workspace: Workspace, versions: list
 
 
 def test_version_facts(workspace: Workspace) -> None:
-    info = workspace.commit("people", pl.DataFrame({"id": [1, 2], "who": ["Ann", "Bo"]}), key=["id"], message="first")
+    info = workspace.commit(
+        "people", pl.DataFrame({"id": [1, 2], "who": ["Ann", "Bo"]}), key=["id"], message="first"
+    )
     assert (info.ref, info.rows, info.message, info.key) == ("people@1", 2, "first", ("id",))
     assert info.columns == {"id": "Int64", "who": "String", ROW_ID: "String", ROW_HASH: "String"}
     assert info.created_at.tzinfo is not None
@@ -67,9 +82,13 @@ def test_key_is_remembered_and_diff_sees_changes(workspace: Workspace) -> None:
 
 def test_edits_of_a_read_version_keep_row_ids(workspace: Workspace) -> None:
     v1 = workspace.commit("notes", pl.DataFrame({"text": ["a", "b", "c"]}))
-    edited = workspace.read(v1).with_columns(
-        pl.when(pl.col("text") == "b").then(pl.lit("B")).otherwise(pl.col("text")).alias("text")
-    ).filter(pl.col("text") != "c")
+    edited = (
+        workspace.read(v1)
+        .with_columns(
+            pl.when(pl.col("text") == "b").then(pl.lit("B")).otherwise(pl.col("text")).alias("text")
+        )
+        .filter(pl.col("text") != "c")
+    )
     workspace.commit("notes", edited)
     diff = workspace.diff("notes@1", "notes@2")
     assert (diff.added, diff.removed, diff.changed, diff.unchanged) == (0, 1, 1, 1)

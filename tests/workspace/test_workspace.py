@@ -78,7 +78,7 @@ def test_newer_schema_refused(workspace: Workspace) -> None:
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        with pytest.raises(SchemaVersionError, match="9999_from_the_future.*newer datawheel") as info:
+        with pytest.raises(SchemaVersionError, match=r"9999_from_the_future.*newer datawheel") as info:
             Workspace.open(root)
         assert "upgrade datawheel" in str(info.value)
     finally:

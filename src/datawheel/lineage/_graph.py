@@ -260,7 +260,9 @@ class LineageGraph:
             for e in events
         ]
         distance = _distances(f"a{artifact_id}", edges, direction)
-        nodes = [_artifact_node(r) for r in artifacts.values()] + [_execution_node(r) for r in executions.values()]
+        nodes = [_artifact_node(r) for r in artifacts.values()] + [
+            _execution_node(r) for r in executions.values()
+        ]
         nodes.sort(key=lambda n: (distance.get(n.id, len(distance)), n.kind == "execution", int(n.id[1:])))
         return Graph(root=f"a{artifact_id}", direction=direction, nodes=tuple(nodes), edges=tuple(edges))
 
