@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from datawheel.errors import RefError
+from datawheel.lineage._db import transaction
 from datawheel.lineage._graph import add_event, get_or_add_artifact, now
 from datawheel.lineage._models import Dataset, DatasetVersion, Tag
 from datawheel.lineage._types import DatasetInfo, VersionInfo
@@ -22,11 +22,6 @@ class Catalog:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
-
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
 
     def add_version(
         self,
@@ -48,7 +43,7 @@ class Catalog:
         """
         for _ in range(5):
             try:
-                with self._tx() as session:
+                with transaction(self._sessions, write=True) as session:
                     dataset = _lock_dataset(session, name, key)
                     number = 1 + (
                         session.scalar(
@@ -87,13 +82,13 @@ class Catalog:
 
     def dataset_key(self, name: str) -> tuple[str, ...]:
         """The key columns a dataset was created with (empty if it has none or does not exist)."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=False) as session:
             found = session.scalar(select(Dataset).where(Dataset.name == name))
             return tuple(found.key) if found is not None else ()
 
     def resolve(self, name: str, *, version: int | None = None, tag: str | None = None) -> VersionInfo:
         """The version a ref names: the latest, a number, or a tag."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=False) as session:
             dataset = _dataset(session, name)
             query = select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id)
             if tag is not None:
@@ -107,7 +102,7 @@ class Catalog:
 
     def versions(self, name: str) -> list[VersionInfo]:
         """Every version of ``name``, oldest first."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=False) as session:
             dataset = _dataset(session, name)
             rows = session.scalars(
                 select(DatasetVersion)
@@ -119,7 +114,7 @@ class Catalog:
 
     def datasets(self) -> list[DatasetInfo]:
         """Every dataset, by name, with its latest version."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=False) as session:
             latest = (
                 select(DatasetVersion.dataset_id, func.max(DatasetVersion.version).label("v"))
                 .group_by(DatasetVersion.dataset_id)
@@ -141,7 +136,7 @@ class Catalog:
 
     def tag(self, name: str, version: int, tag: str, *, move: bool = False) -> VersionInfo:
         """Name a version with ``tag``; a tag already in use moves only with ``move=True``."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=True) as session:
             dataset = _dataset(session, name)
             row = session.scalar(
                 select(DatasetVersion).where(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from datawheel.errors import SchemaVersionError, WorkspaceError
 
 _MIGRATIONS = Path(__file__).parent / "_migrations"
 _BUSY_TIMEOUT_MS = 60_000
+_READONLY = "datawheel_readonly"
 
 
 def connect(url: str) -> Engine:
@@ -57,7 +60,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: object) -> None:
 
 
 def _sqlite_on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the write lock up front; readers (WAL) take no lock and block no writer.
+    readonly = connection.get_execution_options().get(_READONLY, False)
+    connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def _alembic_config() -> Config:
@@ -108,9 +113,18 @@ def _unknown(scripts: ScriptDirectory, revision: str) -> bool:
         return True
 
 
+@contextmanager
+def transaction(sessions: sessionmaker[Session], *, write: bool) -> Iterator[Session]:
+    """A session in one transaction, committed at the end; ``write=False`` for reads only."""
+    with sessions.begin() as session:
+        if not write:
+            session.connection(execution_options={_READONLY: True})
+        yield session
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
 
 
-__all__ = ["SQLAlchemyError", "connect", "head_revision", "migrate", "session_factory"]
+__all__ = ["SQLAlchemyError", "connect", "head_revision", "migrate", "session_factory", "transaction"]

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections import deque
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Text, TextClause, select, text, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from datawheel.errors import LineageError
+from datawheel.lineage._db import transaction
 from datawheel.lineage._models import Artifact, Association, Attribution, Context, Event, Execution
 from datawheel.lineage._types import (
     ArtifactInfo,
@@ -85,11 +86,6 @@ class LineageGraph:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
-
     # -- recording -------------------------------------------------------------------------
 
     def add_artifact(
@@ -104,7 +100,7 @@ class LineageGraph:
         """Record an artifact, or return the one with the same kind, name and digest."""
         for _ in range(3):
             try:
-                with self._tx() as session:
+                with transaction(self._sessions, write=True) as session:
                     return _artifact_info(
                         get_or_add_artifact(
                             session, kind, name, digest=digest, uri=uri, properties=properties
@@ -126,7 +122,7 @@ class LineageGraph:
         contexts: Iterable[int] = (),
     ) -> ExecutionInfo:
         """Record that a step has started; finish it with :meth:`finish_execution`."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=True) as session:
             row = Execution(
                 step=step,
                 parameters=parameters or {},
@@ -145,14 +141,14 @@ class LineageGraph:
 
     def record_event(self, execution_id: int, artifact_id: int, type: EventType, *, role: str = "") -> None:
         """Record that an execution read (``input``) or wrote (``output``) an artifact."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=True) as session:
             add_event(session, execution_id, artifact_id, type, role=role)
 
     def finish_execution(
         self, execution_id: int, *, status: str = "completed", error: str | None = None
     ) -> ExecutionInfo:
         """Record how an execution ended (``completed`` or ``failed``)."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=True) as session:
             row = session.get(Execution, execution_id)
             if row is None:
                 raise LineageError(f"no execution #{execution_id}", hint="list them with `datawheel lineage`")
@@ -163,7 +159,7 @@ class LineageGraph:
         """Record a context (a pipeline, a run, a labelling project) or return the existing one."""
         for _ in range(3):
             try:
-                with self._tx() as session:
+                with transaction(self._sessions, write=True) as session:
                     found = session.scalar(select(Context).where(Context.kind == kind, Context.name == name))
                     if found is not None:
                         return found.id
@@ -177,7 +173,7 @@ class LineageGraph:
 
     def attribute(self, context_id: int, artifact_id: int) -> None:
         """Place an artifact in a context."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=True) as session:
             if session.get(Attribution, (context_id, artifact_id)) is None:
                 session.add(Attribution(context_id=context_id, artifact_id=artifact_id))
 
@@ -185,7 +181,7 @@ class LineageGraph:
 
     def artifact(self, artifact_id: int) -> ArtifactInfo:
         """The artifact with this id."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=False) as session:
             row = session.get(Artifact, artifact_id)
             if row is None:
                 raise LineageError(f"no artifact #{artifact_id}", hint="check the id")
@@ -193,7 +189,7 @@ class LineageGraph:
 
     def find_artifacts(self, kind: str, name: str) -> list[ArtifactInfo]:
         """Every artifact of this kind and name (a file read at several contents has several)."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=False) as session:
             rows = session.scalars(
                 select(Artifact).where(Artifact.kind == kind, Artifact.name == name).order_by(Artifact.id)
             )
@@ -201,7 +197,7 @@ class LineageGraph:
 
     def execution(self, execution_id: int) -> ExecutionInfo:
         """The execution with this id."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=False) as session:
             row = session.get(Execution, execution_id)
             if row is None:
                 raise LineageError(f"no execution #{execution_id}", hint="check the id")
@@ -209,7 +205,7 @@ class LineageGraph:
 
     def executions(self, *, context_id: int | None = None) -> list[ExecutionInfo]:
         """Executions, oldest first, optionally those of one context."""
-        with self._tx() as session:
+        with transaction(self._sessions, write=False) as session:
             query = select(Execution).order_by(Execution.id)
             if context_id is not None:
                 query = query.join(Association).where(Association.context_id == context_id)
@@ -225,46 +221,72 @@ class LineageGraph:
 
     def impact(self, artifact_id: int) -> list[ArtifactInfo]:
         """Every artifact downstream of this one, nearest first."""
-        graph = self.downstream(artifact_id)
-        ids = [int(n.id[1:]) for n in graph.artifacts()]
-        with self._tx() as session:
-            rows = {r.id: r for r in session.scalars(select(Artifact).where(Artifact.id.in_(ids)))}
-        return [_artifact_info(rows[i]) for i in ids]
+        return [
+            ArtifactInfo(
+                int(n.id[1:]), n.kind, n.name, n.uri, n.properties.get("digest", ""), _own(n.properties)
+            )
+            for n in self.downstream(artifact_id).artifacts()
+        ]
 
     def _walk(self, artifact_id: int, direction: Direction, depth: int | None) -> Graph:
+        # Plain row tuples, not ORM objects, and id lists rendered as integer literals rather than
+        # hundreds of bound parameters: a walk can reach thousands of nodes.
         here, _ = _ends(direction)
-        with self._tx() as session:
-            root = session.get(Artifact, artifact_id)
-            if root is None:
-                raise LineageError(f"no artifact #{artifact_id}", hint="check the id")
+        with transaction(self._sessions, write=False) as session:
             reached = _reach(session, artifact_id, direction, depth)
-            frontier = [a for a, d in reached.items() if depth is None or d < depth]
-            steps = set(
-                session.scalars(
-                    select(Event.execution_id).where(Event.artifact_id.in_(frontier), Event.type == here)
-                )
-            )
-            events = session.scalars(
-                select(Event)
-                .where(Event.execution_id.in_(steps), Event.artifact_id.in_(list(reached)))
+            conn = session.connection()  # Core execution: no ORM loading machinery per row
+            artifacts = conn.execute(
+                select(
+                    Artifact.id,
+                    Artifact.kind,
+                    Artifact.name,
+                    Artifact.uri,
+                    Artifact.digest,
+                    type_coerce(Artifact.properties, Text),
+                ).where(_among("artifacts.id", reached))
+            ).all()
+            if not artifacts:
+                raise LineageError(f"no artifact #{artifact_id}", hint="check the id")
+            frontier = {a for a, d in reached.items() if depth is None or d < depth}
+            touching = conn.execute(
+                select(Event.execution_id, Event.artifact_id, Event.type, Event.role, Event.id)
+                .where(_among("events.artifact_id", reached))
                 .order_by(Event.id)
             ).all()
-            artifacts = {
-                r.id: r for r in session.scalars(select(Artifact).where(Artifact.id.in_(list(reached))))
-            }
-            executions = {r.id: r for r in session.scalars(select(Execution).where(Execution.id.in_(steps)))}
+            # Rows unpacked as tuples: attribute access by name costs more than the query here.
+            steps = {run for run, art, kind, _, _ in touching if kind == here and art in frontier}
+            events = [(run, art, kind, role) for run, art, kind, role, _ in touching if run in steps]
+            executions = conn.execute(
+                select(
+                    Execution.id,
+                    Execution.step,
+                    Execution.status,
+                    type_coerce(Execution.parameters, Text),
+                    Execution.engine,
+                    Execution.user,
+                    Execution.started_at,
+                ).where(_among("executions.id", steps))
+            ).all()
         edges = [
-            Edge(f"a{e.artifact_id}", f"e{e.execution_id}", "input", e.role)
-            if e.type == "input"
-            else Edge(f"e{e.execution_id}", f"a{e.artifact_id}", "output", e.role)
-            for e in events
+            Edge(f"a{art}", f"e{run}", "input", role)
+            if kind == "input"
+            else Edge(f"e{run}", f"a{art}", "output", role)
+            for run, art, kind, role in events
         ]
         distance = _distances(f"a{artifact_id}", edges, direction)
-        nodes = [_artifact_node(r) for r in artifacts.values()] + [
-            _execution_node(r) for r in executions.values()
-        ]
+        nodes = [_artifact_node(*r) for r in artifacts] + [_execution_node(*r) for r in executions]
         nodes.sort(key=lambda n: (distance.get(n.id, len(distance)), n.kind == "execution", int(n.id[1:])))
         return Graph(root=f"a{artifact_id}", direction=direction, nodes=tuple(nodes), edges=tuple(edges))
+
+
+def _own(properties: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in properties.items() if k != "digest"}
+
+
+def _among(column: str, ids: Iterable[int]) -> TextClause:
+    """``column IN (1, 2, …)`` with the ids as literals (each forced through ``int``)."""
+    listed = ",".join(str(int(i)) for i in ids)
+    return text(f"{column} IN ({listed})" if listed else "1 = 0")
 
 
 def _distances(root: str, edges: list[Edge], direction: Direction) -> dict[str, int]:
@@ -297,23 +319,43 @@ def _reach(session: Session, start: int, direction: Direction, depth: int | None
     return {int(a): int(d) for a, d in rows}
 
 
-def _artifact_node(row: Artifact) -> Node:
-    props = dict(row.properties)
-    if row.digest:
-        props.setdefault("digest", row.digest)
-    return Node(f"a{row.id}", row.kind, row.name, row.uri, props)
+def _json_object(text: str | dict[str, Any] | None) -> dict[str, Any]:
+    """A JSON object read as text (or already decoded by the driver); empty ones need no parsing."""
+    if isinstance(text, dict):
+        return text
+    if not text or text == "{}":
+        return {}
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
 
 
-def _execution_node(row: Execution) -> Node:
+def _artifact_node(
+    id: int, kind: str, name: str, uri: str | None, digest: str, properties: str | None
+) -> Node:
+    props = _json_object(properties)
+    if digest:
+        props.setdefault("digest", digest)
+    return Node(f"a{id}", kind, name, uri, props)
+
+
+def _execution_node(
+    id: int,
+    step: str,
+    status: str,
+    parameters: str | dict[str, Any] | None,
+    engine: str,
+    user: str,
+    started_at: datetime,
+) -> Node:
     props = {
-        "execution": row.id,
-        "status": row.status,
-        "parameters": dict(row.parameters),
-        "engine": row.engine,
-        "user": row.user,
-        "started_at": row.started_at.isoformat(),
+        "execution": id,
+        "status": status,
+        "parameters": _json_object(parameters),
+        "engine": engine,
+        "user": user,
+        "started_at": started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC),
     }
-    return Node(f"e{row.id}", "execution", row.step, None, props)
+    return Node(f"e{id}", "execution", step, None, props)
 
 
 def get_or_add_artifact(

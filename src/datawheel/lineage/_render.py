@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Literal
 
 from datawheel.lineage._types import Graph, Node
@@ -13,12 +14,16 @@ GraphFormat = Literal["text", "json", "dot", "mermaid"]
 def render_graph(graph: Graph, fmt: GraphFormat) -> str:
     """Render ``graph`` in one of the formats ``datawheel lineage --format`` offers."""
     if fmt == "json":
-        return json.dumps(graph.to_dict(), indent=2, default=str)
+        return json.dumps(graph.to_dict(), indent=2, default=_json_value)
     if fmt == "dot":
         return to_dot(graph)
     if fmt == "mermaid":
         return to_mermaid(graph)
     return to_text(graph)
+
+
+def _json_value(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def _label(node: Node) -> str:

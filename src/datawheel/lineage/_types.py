@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 EventType = Literal["input", "output"]
 Direction = Literal["upstream", "downstream"]
@@ -89,19 +89,21 @@ class VersionInfo:
         }
 
 
-@dataclass(frozen=True)
-class Node:
-    """A node of a lineage graph: an artifact or an execution."""
+class Node(NamedTuple):
+    """A node of a lineage graph: an artifact or an execution.
+
+    Nodes and edges are named tuples rather than frozen dataclasses: a walk can return
+    thousands, and a tuple is several times cheaper to build.
+    """
 
     id: str
     kind: str
     name: str
     uri: str | None = None
-    properties: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, Any] = {}  # noqa: RUF012  (never mutated: each node gets its own dict)
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
     """A directed edge of a lineage graph, always in the direction data flowed."""
 
     source: str
