@@ -7,9 +7,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import sqlalchemy as sa
 
+T = TypeVar("T")
 DEFAULT_POSTGRES = "postgresql+psycopg://127.0.0.1:5432/test"
 
 
@@ -24,7 +26,7 @@ def median_ms(fn: Callable[[], object], *, repeat: int) -> float:
     return statistics.median(times)
 
 
-def seconds(fn: Callable[[], object]) -> tuple[float, object]:
+def seconds(fn: Callable[[], T]) -> tuple[float, T]:
     """Wall time of one call of ``fn`` in seconds, and what it returned."""
     start = time.perf_counter()
     out = fn()

@@ -13,16 +13,18 @@ database (bulk insert) and, when installed, into ML-Metadata's SQLite store (``p
 from __future__ import annotations
 
 import argparse
+import importlib
 import random
-import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from _common import DEFAULT_POSTGRES, median_ms, postgres_schema, print_table, seconds
 from sqlalchemy import insert
 
+from _common import DEFAULT_POSTGRES, median_ms, postgres_schema, print_table, seconds
 from datawheel.lineage._models import Artifact, Event, Execution
 from datawheel.workspace import Workspace
 
@@ -42,10 +44,12 @@ class Spec:
     chain_end: int = 0
 
     def artifact(self, kind: str, name: str) -> int:
+        """Add an artifact; return its id."""
         self.artifacts.append((kind, name))
         return len(self.artifacts)
 
     def step(self, name: str, inputs: list[int], outputs: list[int]) -> None:
+        """Add an execution that read ``inputs`` and wrote ``outputs``."""
         self.executions.append(name)
         run = len(self.executions)
         self.events += [(run, a, "input") for a in inputs] + [(run, a, "output") for a in outputs]
@@ -141,28 +145,31 @@ def queries(spec: Spec, rng: random.Random) -> dict[str, tuple[str, list[int]]]:
     }
 
 
+def _cycle(walk: Callable[[int], object], starts: list[int], repeat: int) -> float:
+    """Median time of ``walk`` over the start points, taken in turn."""
+    it = iter(starts * (repeat + 1))
+    return median_ms(lambda: walk(next(it)), repeat=repeat)
+
+
 def time_datawheel(
     ws: Workspace, spec: Spec, repeat: int, rng: random.Random
 ) -> dict[str, tuple[float, int]]:
     out = {}
     for label, (kind, starts) in queries(spec, rng).items():
-        it = iter(starts * (repeat + 1))
         if kind == "impact":
-            size = len(ws.lineage.impact(starts[0]))
-            out[label] = (median_ms(lambda: ws.lineage.impact(next(it)), repeat=repeat), size)
+            out[label] = (_cycle(ws.lineage.impact, starts, repeat), len(ws.lineage.impact(starts[0])))
         else:
             walk = ws.lineage.upstream if kind == "upstream" else ws.lineage.downstream
-            size = len(walk(starts[0]).artifacts())
-            out[label] = (median_ms(lambda: walk(next(it)), repeat=repeat), size)
+            out[label] = (_cycle(walk, starts, repeat), len(walk(starts[0]).artifacts()))
     return out
 
 
 def time_mlmd(
     spec: Spec, repeat: int, rng: random.Random, folder: Path
 ) -> dict[str, tuple[float, int]] | None:
-    try:
-        from ml_metadata.metadata_store import metadata_store
-        from ml_metadata.proto import metadata_store_pb2 as pb
+    try:  # typed as Any: the peer ships no type information
+        metadata_store: Any = importlib.import_module("ml_metadata.metadata_store.metadata_store")
+        pb: Any = importlib.import_module("ml_metadata.proto.metadata_store_pb2")
     except ImportError:
         print("(ML-Metadata skipped: not installed; pip install -e '.[bench]')")
         return None
@@ -195,7 +202,7 @@ def time_mlmd(
         return ids, runs
 
     load_s, loaded = seconds(load)
-    ids, _ = loaded  # type: ignore[misc]
+    ids, _ = loaded
     print(f"ML-Metadata: loaded the graph in {load_s:.1f} s")
     out = {}
     for label, (kind, starts) in queries(spec, rng).items():
@@ -206,7 +213,6 @@ def time_mlmd(
             if kind != "upstream"
             else pb.LineageSubgraphQueryOptions.Direction.UPSTREAM
         )
-        it = iter(starts * (repeat + 1))
 
         def walk(start: int, direction: int = direction) -> int:
             options = pb.LineageSubgraphQueryOptions(max_num_hops=20, direction=direction)
@@ -214,8 +220,7 @@ def time_mlmd(
             graph = store.get_lineage_subgraph(options)
             return len(graph.artifacts) - 1
 
-        size = walk(starts[0])
-        out[label] = (median_ms(lambda walk=walk: walk(next(it)), repeat=repeat), size)  # type: ignore[misc]
+        out[label] = (_cycle(walk, starts, repeat), walk(starts[0]))
     return out
 
 
@@ -226,9 +231,8 @@ def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     args = parser.parse_args()
     spec = build_spec(args.artifacts)
-    print(
-        f"graph: {len(spec.artifacts):,} artifacts, {len(spec.executions):,} executions, {len(spec.events):,} events"
-    )
+    print(f"graph: {len(spec.artifacts):,} artifacts, {len(spec.executions):,} executions, ", end="")
+    print(f"{len(spec.events):,} events")
     results: dict[str, dict[str, tuple[float, int]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         with Workspace.init(Path(tmp) / "sqlite") as ws:
@@ -263,4 +267,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

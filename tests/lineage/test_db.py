@@ -16,7 +16,8 @@ def test_sqlite_reader_does_not_block_a_writer(tmp_path: Path) -> None:
             other = sqlite3.connect(ws.state / "metadata.db", timeout=1.0, isolation_level=None)
             other.execute("BEGIN IMMEDIATE")  # raises 'database is locked' if the reader held the lock
             other.execute(
-                "INSERT INTO contexts (kind, name, properties, created_at) VALUES ('run', 'x', '{}', '2026-01-01')"
+                "INSERT INTO contexts (kind, name, properties, created_at) "
+                "VALUES ('run', 'x', '{}', '2026-01-01')"
             )
             other.execute("COMMIT")
             other.close()
