@@ -34,7 +34,8 @@ WITH RECURSIVE walk(artifact_id) AS (
     JOIN events AS here ON here.artifact_id = walk.artifact_id AND here.type = :here
     JOIN events AS nxt ON nxt.execution_id = here.execution_id AND nxt.type = :next
 )
-SELECT artifact_id, 0 AS depth FROM walk
+SELECT a.id, 0, a.kind, a.name, a.uri, a.digest, a.properties
+FROM walk JOIN artifacts AS a ON a.id = walk.artifact_id
 """
 
 _WALK_DEPTH = """
@@ -47,7 +48,9 @@ WITH RECURSIVE walk(artifact_id, depth) AS (
     JOIN events AS nxt ON nxt.execution_id = here.execution_id AND nxt.type = :next
     WHERE walk.depth < :max_depth
 )
-SELECT artifact_id, MIN(depth) AS depth FROM walk GROUP BY artifact_id
+SELECT a.id, r.depth, a.kind, a.name, a.uri, a.digest, a.properties
+FROM (SELECT artifact_id, MIN(depth) AS depth FROM walk GROUP BY artifact_id) AS r
+JOIN artifacts AS a ON a.id = r.artifact_id
 """
 
 
@@ -233,20 +236,11 @@ class LineageGraph:
         # hundreds of bound parameters: a walk can reach thousands of nodes.
         here, _ = _ends(direction)
         with transaction(self._sessions, write=False) as session:
-            reached = _reach(session, artifact_id, direction, depth)
-            conn = session.connection()  # Core execution: no ORM loading machinery per row
-            artifacts = conn.execute(
-                select(
-                    Artifact.id,
-                    Artifact.kind,
-                    Artifact.name,
-                    Artifact.uri,
-                    Artifact.digest,
-                    type_coerce(Artifact.properties, Text),
-                ).where(_among("artifacts.id", reached))
-            ).all()
-            if not artifacts:
+            found = _reach(session, artifact_id, direction, depth)  # the walk and its artifacts at once
+            if not found:
                 raise LineageError(f"no artifact #{artifact_id}", hint="check the id")
+            reached = {row[0]: row[1] for row in found}
+            conn = session.connection()  # Core execution: no ORM loading machinery per row
             frontier = {a for a, d in reached.items() if depth is None or d < depth}
             touching = conn.execute(
                 select(Event.execution_id, Event.artifact_id, Event.type, Event.role, Event.id)
@@ -274,7 +268,11 @@ class LineageGraph:
             for run, art, kind, role in events
         ]
         distance = _distances(f"a{artifact_id}", edges, direction)
-        nodes = [_artifact_node(*r) for r in artifacts] + [_execution_node(*r) for r in executions]
+        nodes = [
+            _artifact_node(a, kind, name, uri, digest, props)
+            for a, _, kind, name, uri, digest, props in found
+        ]
+        nodes += [_execution_node(*r) for r in executions]
         nodes.sort(key=lambda n: (distance.get(n.id, len(distance)), n.kind == "execution", int(n.id[1:])))
         return Graph(root=f"a{artifact_id}", direction=direction, nodes=tuple(nodes), edges=tuple(edges))
 
@@ -309,14 +307,13 @@ def _ends(direction: Direction) -> tuple[EventType, EventType]:
     return ("output", "input") if direction == "upstream" else ("input", "output")
 
 
-def _reach(session: Session, start: int, direction: Direction, depth: int | None) -> dict[int, int]:
+def _reach(session: Session, start: int, direction: Direction, depth: int | None) -> list[Any]:
+    """Rows (id, depth, kind, name, uri, digest, properties) of every artifact the walk reaches."""
     here, nxt = _ends(direction)
     params: dict[str, Any] = {"start": start, "here": here, "next": nxt}
     if depth is None:
-        rows = session.execute(text(_WALK_ALL), params)
-    else:
-        rows = session.execute(text(_WALK_DEPTH), {**params, "max_depth": depth})
-    return {int(a): int(d) for a, d in rows}
+        return list(session.execute(text(_WALK_ALL), params))
+    return list(session.execute(text(_WALK_DEPTH), {**params, "max_depth": depth}))
 
 
 def _json_object(text: str | dict[str, Any] | None) -> dict[str, Any]:
