@@ -65,7 +65,7 @@ def test_version_facts(workspace: Workspace) -> None:
         "people", pl.DataFrame({"id": [1, 2], "who": ["Ann", "Bo"]}), key=["id"], message="first"
     )
     assert (info.ref, info.rows, info.message, info.key) == ("people@1", 2, "first", ("id",))
-    assert info.columns == {"id": "Int64", "who": "String", ROW_ID: "String", ROW_HASH: "String"}
+    assert info.columns == {"id": "Int64", "who": "String", ROW_ID: "String", ROW_HASH: "Int64"}
     assert info.created_at.tzinfo is not None
     assert info.created_at <= datetime.now(UTC)
     listed = workspace.datasets()
