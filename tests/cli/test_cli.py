@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 import typer
 
 from datawheel.cli import app, main
@@ -208,3 +209,23 @@ def test_console_script_errors_and_verbose(tmp_path: Path) -> None:
     )
     assert ok.returncode == 0
     assert json.loads(ok.stdout) == []
+
+
+def test_corrupt_table_is_a_one_line_error(sms_ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for part in (sms_ws / ".datawheel" / "tables" / "sms").glob("*.parquet"):
+        part.write_bytes(b"garbage")
+    code, out, err = run(capsys, "show", "sms")
+    assert code == 2
+    assert "is corrupt" in err
+    assert "restore the folder from a backup" in err
+    assert len(err.strip().splitlines()) == 1
+    assert out == ""
+
+
+def test_newer_schema_is_a_one_line_error(ws_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with Workspace.open(ws_dir) as ws, ws.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'from_a_newer_datawheel'"))
+    code, _, err = run(capsys, "datasets")
+    assert code == 2
+    assert "written by a newer datawheel; upgrade datawheel" in err
+    assert len(err.strip().splitlines()) == 1
