@@ -19,6 +19,10 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def _ingest_sms(path: Path) -> list[str]:
+    return ["ingest", str(path), "--name", "sms", "--format", "tsv", "--no-header", "--columns", "label,text"]
+
+
 @pytest.fixture
 def ws_dir(tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "ws"
@@ -29,18 +33,7 @@ def ws_dir(tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyP
 
 @pytest.fixture
 def sms_ws(ws_dir: Path, sms_file: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    code, _, _ = run(
-        capsys,
-        "ingest",
-        str(sms_file),
-        "--name",
-        "sms",
-        "--format",
-        "tsv",
-        "--no-header",
-        "--columns",
-        "label,text",
-    )
+    code, _, _ = run(capsys, *_ingest_sms(sms_file))
     assert code == 0
     return ws_dir
 
@@ -55,19 +48,7 @@ def test_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_ingest_json_shape(ws_dir: Path, sms_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
-        capsys,
-        "ingest",
-        str(sms_file),
-        "--name",
-        "sms",
-        "--format",
-        "tsv",
-        "--no-header",
-        "--columns",
-        "label,text",
-        "--json",
-    )
+    code, out, _ = run(capsys, *_ingest_sms(sms_file), "--json")
     assert code == 0
     shape = json.loads(out)
     assert (shape["dataset"], shape["version"], shape["rows"]) == ("sms", 1, 5574)

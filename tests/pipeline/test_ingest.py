@@ -13,7 +13,9 @@ def test_ingest_records_source_and_provenance(workspace: Workspace, sms_file: Pa
     report = ingest_file(
         workspace, sms_file, name="sms", format="tsv", has_header=False, columns=["label", "text"]
     )
-    assert (report.dataset, report.version, report.rows, report.format) == ("sms", 1, 5574, "tsv")
+    assert (report.ref, report.rows, report.format) == ("sms@1", 5574, "tsv")
+    assert report.to_dict()["dataset"] == "sms"
+    assert report.to_dict()["version"] == 1
     frame = workspace.read("sms@1")
     source = frame[SOURCE].struct.unnest()
     assert source["file"].unique().to_list() == [str(sms_file.resolve())]

@@ -22,31 +22,31 @@ FILE = "file"
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What an ingest committed."""
+    """What an ingest committed: the new version, and how the file was read."""
 
-    dataset: str
-    version: int
-    rows: int
+    version: VersionInfo
     format: FileFormat
     source: str
-    execution_id: int
 
     @property
     def ref(self) -> str:
-        """The ref of the version made."""
-        return f"{self.dataset}@{self.version}"
+        """The ref of the version made, e.g. ``sms@1``."""
+        return self.version.ref
+
+    @property
+    def rows(self) -> int:
+        """Rows committed."""
+        return self.version.rows
+
+    @property
+    def execution_id(self) -> int:
+        """The ingest execution in the lineage graph."""
+        assert self.version.execution_id is not None
+        return self.version.execution_id
 
     def to_dict(self) -> dict[str, Any]:
-        """The stable ``--json`` shape of an ingest."""
-        return {
-            "dataset": self.dataset,
-            "version": self.version,
-            "ref": self.ref,
-            "rows": self.rows,
-            "format": self.format,
-            "source": self.source,
-            "execution": self.execution_id,
-        }
+        """The stable ``--json`` shape of an ingest: the version's, with format and source."""
+        return {**self.version.to_dict(), "format": self.format, "source": self.source}
 
 
 def file_digest(path: Path) -> str:
@@ -113,4 +113,4 @@ def ingest_file(
             ).alias(SOURCE)
         ).drop(LINE)
         version: VersionInfo = run.commit(name, frame, key=key, message=message or f"ingest {path.name}")
-    return IngestReport(name, version.version, version.rows, result.format, str(path), run.execution.id)
+    return IngestReport(version, result.format, str(path))
