@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from datawheel.cli._app import app, state, workspace
-from datawheel.cli._output import cell, console, print_json, versions_table, when
+from datawheel.cli._output import around_change, cell, console, print_json, versions_table, when
 from datawheel.ingest import FileFormat
 from datawheel.pipeline import ingest_file
 from datawheel.store import DiffResult
@@ -214,10 +214,8 @@ def print_diff(diff: DiffResult) -> None:
             console.print(f"  {sign} {cell(row, 110)}", markup=False)
     for row in diff.sample_changed:
         for column, (before, after) in row["columns"].items():
-            console.print(
-                f"  ~ {row['_row_id'][:12]} {column}: {cell(before, 50)} → {cell(after, 50)}",
-                markup=False,
-            )
+            old, new = around_change(before, after)
+            console.print(f"  ~ {row['_row_id'][:12]} {column}: {old} → {new}", markup=False)
 
 
 @app.command()

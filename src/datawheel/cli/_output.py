@@ -62,3 +62,21 @@ def cell(value: object, width: int = 60) -> str:
     """A value shortened to fit a table cell."""
     text = "∅" if value is None else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def around_change(before: object, after: object, width: int = 50) -> tuple[str, str]:
+    """Two values shortened to the stretch where they start to differ.
+
+    Example:
+        >>> around_change("x" * 80 + " &lt;#&gt; bucks", "x" * 80 + " <#> bucks", width=20)
+        ('…xxxxxxxxx &lt;#&gt; …', '…xxxxxxxxx <#> bucks')
+    """
+    a, b = cell(before, 10_000), cell(after, 10_000)
+    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    start = max(0, start - width // 2)
+    return _window(a, start, width), _window(b, start, width)
+
+
+def _window(text: str, start: int, width: int) -> str:
+    piece = text[start : start + width]
+    return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
