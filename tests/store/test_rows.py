@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from datawheel.errors import StoreError
-from datawheel.store import ROW_HASH, ROW_ID, with_row_identity
+from datawheel.store import ROW_HASH, ROW_ID, RowIdentity, with_row_identity
 
 
 def test_content_ids_are_stable_and_distinct_for_repeats() -> None:
@@ -68,3 +68,25 @@ def test_ids_unique_for_any_rows(rows: list[tuple[str, int | None]]) -> None:
     out = with_row_identity(frame)
     assert out[ROW_ID].n_unique() == len(rows)
     assert out[ROW_ID].null_count() == 0
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", "d"]), max_size=40),
+    st.lists(st.integers(0, 40), max_size=4),
+)
+def test_batches_give_the_ids_of_the_whole(values: list[str], cuts: list[int]) -> None:
+    frame = pl.DataFrame({"t": values}, schema={"t": pl.String})
+    whole = with_row_identity(frame)
+    ids = RowIdentity()
+    edges = sorted({0, len(values), *(min(c, len(values)) for c in cuts)})
+    parts = [ids.apply(frame.slice(a, b - a)) for a, b in zip(edges, edges[1:], strict=False)]
+    joined = pl.concat(parts) if parts else whole
+    assert joined[ROW_ID].to_list() == whole[ROW_ID].to_list()
+    assert whole[ROW_ID].n_unique() == len(values)
+
+
+def test_key_repeated_across_batches() -> None:
+    ids = RowIdentity(["id"])
+    ids.apply(pl.DataFrame({"id": [1, 2]}))
+    with pytest.raises(StoreError, match="occurs more than once"):
+        ids.apply(pl.DataFrame({"id": [3, 1]}))

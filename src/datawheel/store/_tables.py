@@ -6,20 +6,23 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
 import polars as pl
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable
+from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from datawheel.errors import StoreError
 
 _TOKEN_KEY = "datawheel.commit"
 _MAX_ATTEMPTS = 50
 _HISTORY_WINDOW = 200
+_ROWS_PER_FILE = 2_000_000
 
 
 class TableStore:
@@ -46,39 +49,86 @@ class TableStore:
         """The folder of a dataset's Delta table."""
         return self.root / name
 
-    def write(self, name: str, frame: pl.DataFrame) -> int:
-        """Commit ``frame`` as the new snapshot of ``name``; return its Delta version."""
+    def write(self, name: str, frames: pl.DataFrame | Iterable[pl.DataFrame]) -> int:
+        """Commit the frame, or the frames in order, as the new snapshot of ``name``.
+
+        Each frame is written as Parquet files by Polars (far faster than delta-rs's writer),
+        then all are committed in one Delta transaction that replaces the previous snapshot;
+        frames after the first are cast to the first's schema. Returns the Delta version.
+        A conflicting concurrent commit is retried (the files stay written); if anything fails,
+        the files written are removed and the previous version stays the latest.
+        """
         path = self.path(name)
         path.mkdir(parents=True, exist_ok=True)
-        token = uuid.uuid4().hex
-        # No retry inside delta-rs: it would replay this overwrite on top of a concurrent one and
-        # keep both writers' files. A conflict is raised instead, and the whole overwrite redone.
+        written: list[Path] = []
+        try:
+            actions, schema = self._write_parts(path, frames, written)
+            token = uuid.uuid4().hex
+            self._commit(name, actions, schema, token)
+        except BaseException:
+            for part in written:
+                part.unlink(missing_ok=True)
+            raise
+        return self._find_commit(name, token)
+
+    def _write_parts(
+        self, path: Path, frames: pl.DataFrame | Iterable[pl.DataFrame], written: list[Path]
+    ) -> tuple[list[AddAction], pa.Schema]:
+        schema: pl.Schema | None = None
+        actions: list[AddAction] = []
+        for frame in [frames] if isinstance(frames, pl.DataFrame) else frames:
+            if schema is None:
+                schema = frame.schema
+            elif frame.schema != schema:
+                frame = _cast_to(frame, schema)
+            if frame.height == 0 and actions:
+                continue
+            for start in range(0, max(frame.height, 1), _ROWS_PER_FILE):
+                actions.append(_write_part(path, frame.slice(start, _ROWS_PER_FILE), written))
+        if schema is None:
+            raise StoreError(
+                "nothing to commit: no frames were given", hint="commit at least one (maybe empty) frame"
+            )
+        return actions, pl.DataFrame(schema=schema).to_arrow().schema
+
+    def _commit(self, name: str, actions: list[AddAction], schema: pa.Schema, token: str) -> None:
+        # No retry inside delta-rs: on a conflict it would replay this overwrite on top of the
+        # other writer's and keep both writers' files. The conflict is raised and redone here.
         props = CommitProperties(custom_metadata={_TOKEN_KEY: token}, max_commit_retries=0)
-        # One chunk: delta-rs writes the batches of a multi-chunk table concurrently, out of order.
-        data = frame.rechunk().to_arrow()
+        path = self.path(name)
         for attempt in range(_MAX_ATTEMPTS):
             try:
-                write_deltalake(
-                    str(path),
-                    data,
-                    mode="overwrite",
-                    schema_mode="overwrite",
-                    commit_properties=props,
-                )
-                break
+                if (path / "_delta_log").is_dir() and any((path / "_delta_log").glob("*.json")):
+                    table = DeltaTable(str(path))
+                    table.create_write_transaction(
+                        actions,
+                        mode="overwrite",
+                        schema=DeltaSchema.from_arrow(schema),
+                        commit_properties=props,
+                    )
+                else:
+                    create_table_with_add_actions(
+                        str(path),
+                        DeltaSchema.from_arrow(schema),
+                        actions,
+                        mode="overwrite",
+                        commit_properties=props,
+                    )
+                return
             except CommitFailedError:
                 time.sleep(min(2.0, 0.01 * 2**attempt) * random.uniform(0.5, 1.5))
-            except (DeltaError, OSError) as exc:
+            except DeltaError as exc:
+                if "already exists" in str(exc).lower() or "version" in str(exc).lower():
+                    time.sleep(min(2.0, 0.01 * 2**attempt) * random.uniform(0.5, 1.5))
+                    continue
                 raise StoreError(
                     f"cannot write dataset '{name}' to {path}: {exc}",
                     hint="check that the folder is writable and the disk has room",
                 ) from exc
-        else:
-            raise StoreError(
-                f"dataset '{name}': gave up after {_MAX_ATTEMPTS} conflicting concurrent commits",
-                hint="retry the command when the other writers have finished",
-            )
-        return self._find_commit(name, token)
+        raise StoreError(
+            f"dataset '{name}': gave up after {_MAX_ATTEMPTS} conflicting concurrent commits",
+            hint="retry the command when the other writers have finished",
+        )
 
     def _find_commit(self, name: str, token: str) -> int:
         # Read the immutable commit files of the Delta log, newest first: under concurrent
@@ -164,3 +214,27 @@ def _file_problem(path: Path, size: int) -> str | None:
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
     return None
+
+
+def _write_part(folder: Path, frame: pl.DataFrame, written: list[Path]) -> AddAction:
+    name = f"part-{uuid.uuid4().hex}.parquet"
+    target = folder / name
+    written.append(target)
+    frame.write_parquet(target, statistics=False)
+    stat = target.stat()
+    stats = json.dumps({"numRecords": frame.height})
+    return AddAction(name, stat.st_size, {}, int(stat.st_mtime * 1000), True, stats)
+
+
+def _cast_to(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    if list(frame.columns) != list(schema.names()):
+        raise StoreError(
+            f"a batch has columns {frame.columns}, the first had {list(schema.names())}",
+            hint="give every batch of one commit the same columns in the same order",
+        )
+    try:
+        return frame.cast(dict(schema), strict=True)
+    except pl.exceptions.PolarsError as exc:
+        raise StoreError(
+            f"a batch does not fit the first batch's types: {exc}", hint="cast the batches alike"
+        ) from exc

@@ -1,0 +1,439 @@
+"""CSV and TSV: read in chunks, any encoding, bad rows to quarantine with their line numbers."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from datawheel.errors import IngestError
+from datawheel.ingest._batch import LINE, Batch, Reading, quarantine_frame
+from datawheel.ingest._conform import RAW, conform, infer_types
+from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
+
+CHUNK_BYTES = 32 << 20
+SAMPLE_BYTES = 1 << 20
+_ABSENT = ("\x1f", "\x1e", "\x1d", "\x1c", "\x07")
+_SEPARATORS = (",", ";", "\t", "|")
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+QuoteChar = str | None | Literal["auto"]
+
+
+@dataclass
+class Dialect:
+    """How a delimited file is written: separator, quoting, header, column names."""
+
+    separator: str
+    quote: str | None
+    header: bool
+    columns: list[str]
+    renamed: dict[str, str] = field(default_factory=dict)
+
+
+def read_delimited(
+    path: Path,
+    *,
+    format: Literal["csv", "tsv"] = "csv",
+    separator: str | None = None,
+    has_header: bool | None = None,
+    columns: Sequence[str] | None = None,
+    quote_char: QuoteChar = "auto",
+    encoding: str = "auto",
+    null_values: Sequence[str] = (),
+    trim: bool = False,
+    schema: Mapping[str, pl.DataType] | None = None,
+    infer_rows: int = 10_000,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Reading:
+    r"""Open a CSV or TSV file for reading in chunks; nothing is read until the batches are.
+
+    Separator, header and quoting are detected unless given: TSV is read without quoting (a
+    quote is an ordinary character in TSV), CSV with ``"``. The encoding is detected unless
+    given. Text is normalised to Unicode NFC; empty fields and ``null_values`` become null;
+    ``trim`` strips spaces around fields. Column types are inferred from the first
+    ``infer_rows`` rows unless declared in ``schema``. A row with the wrong number of fields,
+    bytes that do not decode, or a value that does not fit its column's type goes to the
+    quarantine with its line number, raw text and reason; blank lines are skipped.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "people.csv"
+        >>> _ = p.write_text("id,name\n1,Ann\n2,Bo,extra\nx,Cy\n", encoding="utf-8")
+        >>> batches = list(read_delimited(p, schema={"id": pl.Int64()}).batches)
+        >>> batches[0].frame.rows()
+        [(1, 'Ann', 2)]
+        >>> batches[0].quarantine.select("line", "reason").rows()
+        [(3, 'expected 2 fields, found 3'), (4, "column 'id': 'x' is not int")]
+    """
+    size = _check_file(path)
+    with path.open("rb") as handle:
+        sample = handle.read(SAMPLE_BYTES)
+    enc = detect_encoding(sample) if encoding == "auto" else codec_name(encoding)
+    text = _decode_sample(sample, enc, final=len(sample) == size)
+    dialect = _dialect(
+        text,
+        format=format,
+        separator=separator,
+        has_header=has_header,
+        columns=columns,
+        quote_char=quote_char,
+        path=path,
+    )
+    options = _Options(
+        null_values=tuple(null_values), trim=trim, declared=dict(schema or {}), infer_rows=infer_rows
+    )
+    batches = _batches(path, enc, dialect, options, chunk_bytes)
+    return Reading(format=format, location=str(path), batches=batches, encoding=enc, total_bytes=size)
+
+
+@dataclass
+class _Options:
+    null_values: tuple[str, ...]
+    trim: bool
+    declared: dict[str, pl.DataType]
+    infer_rows: int
+    types: dict[str, pl.DataType] | None = None
+
+
+def _check_file(path: Path) -> int:
+    if not path.is_file():
+        raise IngestError(f"no file {path}", hint="check the path")
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError(f"{path} is empty (0 bytes)", hint="check the file was fully written or copied")
+    return size
+
+
+def _decode_sample(sample: bytes, enc: str, *, final: bool) -> str:
+    try:
+        decoder = codecs.getincrementaldecoder(enc)(errors="replace")
+        return decoder.decode(sample, final=final).replace("\r\n", "\n")
+    except (UnicodeError, LookupError) as exc:
+        raise IngestError(
+            f"cannot decode the file as {enc}: {exc}", hint="pass the right --encoding"
+        ) from exc
+
+
+# -- dialect ---------------------------------------------------------------------------------
+
+
+def _dialect(
+    text: str,
+    *,
+    format: str,
+    separator: str | None,
+    has_header: bool | None,
+    columns: Sequence[str] | None,
+    quote_char: QuoteChar,
+    path: Path,
+) -> Dialect:
+    lines = [line for line in text.split("\n")[:200] if line.strip()]
+    if not lines:
+        raise IngestError(f"{path} has no lines of data", hint="check the file")
+    sep = separator or ("\t" if format == "tsv" else _sniff_separator(lines))
+    if len(sep) != 1:
+        raise IngestError(
+            f"separator {sep!r} is not one character", hint="pass --separator with one character"
+        )
+    quote = (None if format == "tsv" else '"') if quote_char == "auto" else quote_char
+    rows = list(
+        csv.reader(
+            lines,
+            delimiter=sep,
+            quotechar=quote or '"',
+            quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+        )
+    )
+    header = _looks_like_header(rows) if has_header is None else has_header
+    if columns is not None:
+        names = list(columns)
+    elif header:
+        names = rows[0]
+    else:
+        names = [f"column_{i + 1}" for i in range(len(rows[0]))]
+    clean, renamed = _clean_names(names)
+    return Dialect(sep, quote, header, clean, renamed)
+
+
+def _sniff_separator(lines: list[str]) -> str:
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:50]), delimiters="".join(_SEPARATORS)).delimiter
+    except csv.Error:
+        counts = {s: sum(line.count(s) for line in lines[:50]) for s in _SEPARATORS}
+        best = max(counts, key=lambda s: counts[s])
+        return best if counts[best] else ","
+
+
+def _looks_like_header(rows: list[list[str]]) -> bool:
+    """Whether the first row names the columns rather than holding data.
+
+    Its cells must be distinct, non-empty and not numbers. Then it is a header if some column
+    below holds typed values (numbers, booleans, dates) that its first cell is not, or else if
+    none of its cells recurs in its column below.
+    """
+    first, rest = rows[0], rows[1:]
+    if not rest or any(not c.strip() or _NUMBER.match(c) for c in first) or len(set(first)) < len(first):
+        return False
+    for i, cell in enumerate(first):
+        below = [r[i] for r in rest if len(r) > i and r[i].strip()]
+        if below and _typed(below) and not _typed([cell]):
+            return True
+    return not any(any(len(r) > i and r[i] == cell for r in rest) for i, cell in enumerate(first))
+
+
+def _typed(values: list[str]) -> bool:
+    column = pl.DataFrame({"v": values})
+    return infer_types(column)["v"] != pl.String
+
+
+def _clean_names(names: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """Names datawheel can keep: stripped, never starting with '_' (reserved), never repeated."""
+    out: list[str] = []
+    renamed: dict[str, str] = {}
+    for i, raw in enumerate(names):
+        name = raw.strip().lstrip("_") or f"column_{i + 1}"
+        base, n = name, 2
+        while name in out:
+            name, n = f"{base}_{n}", n + 1
+        if name != raw:
+            renamed[raw] = name
+        out.append(name)
+    return out, renamed
+
+
+# -- chunks ----------------------------------------------------------------------------------
+
+
+def _batches(path: Path, enc: str, dialect: Dialect, options: _Options, chunk_bytes: int) -> Iterator[Batch]:
+    line = 1
+    first = True
+    for text, done in _chunks(path, enc, dialect.quote, chunk_bytes):
+        if first and dialect.header:
+            cut = text.find("\n")
+            text = "" if cut < 0 else text[cut + 1 :]
+            line += 1
+        first = False
+        frame, bad = _parse(text, line, dialect, str(path))
+        line += text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+        frame = _clean_values(frame, options)
+        if options.types is None:
+            options.types = {
+                **infer_types(frame.head(options.infer_rows).drop(LINE, RAW)),
+                **options.declared,
+            }
+        good, wrong = conform(frame, options.types, file=str(path))
+        yield Batch(good, pl.concat([bad, wrong]).sort("line"), bytes_read=done)
+
+
+def _chunks(path: Path, enc: str, quote: str | None, chunk_bytes: int) -> Iterator[tuple[str, int]]:
+    """Decoded text cut at record boundaries (a newline outside quotes), and bytes read so far."""
+    errors = "strict" if enc.startswith("utf-16") else "surrogateescape"
+    decoder = codecs.getincrementaldecoder(enc)(errors=errors)
+    carry, done = "", 0
+    with path.open("rb") as handle:
+        while True:
+            data = handle.read(chunk_bytes)
+            done += len(data)
+            try:
+                text = carry + decoder.decode(data, final=not data)
+            except UnicodeDecodeError as exc:
+                raise IngestError(
+                    f"{path}: bytes that are not valid {enc} near byte {done - len(data) + exc.start}",
+                    hint="pass the right --encoding",
+                ) from exc
+            if not data:
+                if text:
+                    yield text.replace("\r\n", "\n"), done
+                return
+            cut = _boundary(text, quote)
+            if cut >= 0:
+                yield text[: cut + 1].replace("\r\n", "\n"), done
+                carry = text[cut + 1 :]
+            else:
+                carry = text
+
+
+def _boundary(text: str, quote: str | None) -> int:
+    cut = text.rfind("\n")
+    if quote is None or quote not in text:
+        return cut
+    while cut >= 0 and text.count(quote, 0, cut) % 2:
+        cut = text.rfind("\n", 0, cut)
+    return cut
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+
+def _parse(text: str, first_line: int, dialect: Dialect, file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows of a chunk as text columns with ``_line`` and ``_raw``, and the rows quarantined."""
+    bad_bytes: list[tuple[int | None, str | None, str, str]] = []
+    if UNDECODABLE.search(text):
+        text, bad_bytes = _drop_undecodable(text, first_line, file)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    lines = _lines(text)
+    quote = dialect.quote
+    if lines is None or (quote is not None and (lines.str.count_matches(quote, literal=True) % 2 == 1).any()):
+        frame, ragged = _parse_slowly(text, first_line, dialect, file)  # records that span lines
+    else:
+        frame, ragged = _parse_lines(lines, first_line, dialect, file)
+    return frame, pl.concat([quarantine_frame(bad_bytes), ragged])
+
+
+def _drop_undecodable(
+    text: str, first_line: int, file: str
+) -> tuple[str, list[tuple[int | None, str | None, str, str]]]:
+    """Blank out lines holding bytes that did not decode (keeping line numbers) and report them."""
+    lines = text.split("\n")
+    bad = []
+    for i, line in enumerate(lines):
+        match = UNDECODABLE.search(line)
+        if match:
+            reason = f"bytes that do not decode in the file's encoding, at character {match.start() + 1}"
+            bad.append((first_line + i, file, escape_undecodable(line), reason))
+            lines[i] = ""
+    return "\n".join(lines), bad
+
+
+def _lines(text: str) -> pl.Series | None:
+    """The chunk's lines as a Series (blank lines null), read by Polars; None if it cannot."""
+    absent = next((c for c in _ABSENT if c not in text), None)
+    if absent is None or not text:
+        return None if text else pl.Series(RAW, [], dtype=pl.String)
+    frame = pl.read_csv(
+        text.encode("utf-8"),
+        has_header=False,
+        separator=absent,
+        quote_char=None,
+        new_columns=[RAW],
+        schema={RAW: pl.String()},
+        raise_if_empty=False,
+    )
+    expected = text.count("\n") + (0 if text.endswith("\n") else 1)
+    return frame[RAW] if frame.height == expected else None
+
+
+_QUOTED = {
+    q: re.compile(f"{re.escape(q)}(?:[^{re.escape(q)}]|{re.escape(q)}{re.escape(q)})*{re.escape(q)}")
+    for q in ('"', "'")
+}
+
+
+def _parse_lines(
+    lines: pl.Series, first_line: int, dialect: Dialect, file: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    sep, quote, width = dialect.separator, dialect.quote, len(dialect.columns)
+    numbers = pl.int_range(first_line, first_line + len(lines), dtype=pl.Int64, eager=True).alias(LINE)
+    table = pl.DataFrame([lines, numbers]).filter(
+        pl.col(RAW).is_not_null() & (pl.col(RAW).str.strip_chars() != "")
+    )
+    raw = table[RAW]
+    quoted = quote is not None and raw.str.contains(quote, literal=True).any()
+    unquoted = (
+        raw.str.replace_all(_QUOTED[quote].pattern if quote in _QUOTED else re.escape(quote), "")
+        if quoted and quote
+        else raw
+    )
+    fields = unquoted.str.count_matches(sep, literal=True) + 1
+    ok = fields == width
+    ragged = table.filter(~ok).with_columns(fields.filter(~ok).alias("_n"))
+    bad = ragged.select(
+        pl.col(LINE).alias("line"),
+        pl.lit(file).alias("file"),
+        pl.col(RAW).alias("raw"),
+        pl.format("expected {} fields, found {}", pl.lit(width), pl.col("_n")).alias("reason"),
+    )
+    good = table.filter(ok)
+    if quoted:
+        parsed = (
+            pl.read_csv(
+                good[RAW].str.join("\n").item().encode("utf-8") + b"\n",
+                has_header=False,
+                separator=sep,
+                quote_char=quote,
+                schema={c: pl.String() for c in dialect.columns},
+                raise_if_empty=False,
+            )
+            if good.height
+            else pl.DataFrame(schema={c: pl.String() for c in dialect.columns})
+        )
+        if parsed.height != good.height:
+            return _parse_slowly("\n".join(lines.fill_null("").to_list()), first_line, dialect, file)
+    else:
+        parsed = (
+            good.select(
+                pl.col(RAW).str.split_exact(sep, width - 1).struct.rename_fields(dialect.columns)
+            ).unnest(RAW)
+            if width > 1
+            else good.select(pl.col(RAW).alias(dialect.columns[0]))
+        )
+    frame = pl.concat([parsed, good.select(LINE, RAW)], how="horizontal")
+    return frame, bad.cast({"line": pl.Int64, "file": pl.String, "raw": pl.String, "reason": pl.String})
+
+
+def _parse_slowly(
+    text: str, first_line: int, dialect: Dialect, file: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Records that may span lines, with Python's csv module: slower, exact for any quoting."""
+    width, lines = len(dialect.columns), text.split("\n")
+    reader = csv.reader(
+        io.StringIO(text),
+        delimiter=dialect.separator,
+        quotechar=dialect.quote or '"',
+        quoting=csv.QUOTE_MINIMAL if dialect.quote else csv.QUOTE_NONE,
+        strict=True,
+    )
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    raws: list[str] = []
+    bad: list[tuple[int | None, str | None, str, str]] = []
+    start = 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            end = reader.line_num
+            bad.append(
+                (first_line + start - 1, file, "\n".join(lines[start - 1 : end]), f"cannot parse: {exc}")
+            )
+            start = end + 1
+            continue
+        end = reader.line_num
+        raw = "\n".join(lines[start - 1 : end])
+        if record and any(cell.strip() for cell in record):
+            if len(record) == width:
+                rows.append(record)
+                numbers.append(first_line + start - 1)
+                raws.append(raw)
+            else:
+                bad.append(
+                    (first_line + start - 1, file, raw, f"expected {width} fields, found {len(record)}")
+                )
+        start = end + 1
+    frame = pl.DataFrame(rows, schema={c: pl.String() for c in dialect.columns}, orient="row")
+    frame = frame.with_columns(
+        pl.Series(LINE, numbers, dtype=pl.Int64), pl.Series(RAW, raws, dtype=pl.String)
+    )
+    return frame, quarantine_frame(bad)
+
+
+def _clean_values(frame: pl.DataFrame, options: _Options) -> pl.DataFrame:
+    data = [c for c in frame.columns if not c.startswith("_")]
+    exprs = []
+    for name in data:
+        value = pl.col(name).str.strip_chars() if options.trim else pl.col(name)
+        nulls = [*options.null_values, ""]
+        exprs.append(pl.when(value.is_in(nulls)).then(None).otherwise(value).alias(name))
+    return frame.with_columns(exprs)
