@@ -25,8 +25,9 @@ from datawheel.errors import (
     StoreError,
     WorkspaceError,
 )
+from datawheel.ingest import ReadOptions
 from datawheel.lineage import ArtifactInfo, DatasetInfo, ExecutionInfo, Graph, VersionInfo
-from datawheel.pipeline import IngestReport, StepRun, ingest_file, run_step
+from datawheel.pipeline import IngestReport, StepRun, ingest, run_step
 from datawheel.store import DiffResult, Ref, parse_ref
 from datawheel.workspace import Workspace
 
@@ -40,6 +41,7 @@ __all__ = [
     "IngestError",
     "IngestReport",
     "LineageError",
+    "ReadOptions",
     "Ref",
     "RefError",
     "SchemaVersionError",
@@ -49,7 +51,7 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "__version__",
-    "ingest_file",
+    "ingest",
     "parse_ref",
     "run_step",
 ]

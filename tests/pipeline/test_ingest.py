@@ -1,87 +1,250 @@
+"""The ingest step end to end: provenance, lineage, quarantine, skip, append, rounds, sources."""
+
+import shutil
+import sqlite3
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from datawheel.errors import IngestError
-from datawheel.pipeline import FILE, file_digest, ingest_file, run_step
-from datawheel.store import SOURCE
+from datawheel.ingest import ReadOptions
+from datawheel.pipeline import QuarantineError, ingest
+from datawheel.store import SOURCE, data_columns
 from datawheel.workspace import Workspace
+
+DATA = Path(__file__).parents[1] / "data"
+SMS = ReadOptions(has_header=False, columns=("label", "text"))
 
 
 def test_ingest_records_source_and_provenance(workspace: Workspace, sms_file: Path) -> None:
-    report = ingest_file(
-        workspace, sms_file, name="sms", format="tsv", has_header=False, columns=["label", "text"]
+    report = ingest(workspace, sms_file, name="sms", options=SMS)
+    assert (report.ref, report.rows, report.rows_read, report.quarantined, report.format) == (
+        "sms@1",
+        5574,
+        5574,
+        0,
+        "tsv",
     )
-    assert (report.ref, report.rows, report.format) == ("sms@1", 5574, "tsv")
-    assert report.to_dict()["dataset"] == "sms"
-    assert report.to_dict()["version"] == 1
+    assert report.to_dict()["encoding"] == "utf-8"
     frame = workspace.read("sms@1")
     source = frame[SOURCE].struct.unnest()
     assert source["file"].unique().to_list() == [str(sms_file.resolve())]
     assert source["line"].to_list() == list(range(1, 5575))
     assert source["execution"].unique().to_list() == [report.execution_id]
-
     graph = workspace.lineage.upstream(workspace.resolve("sms@1").artifact_id)
-    (file_node,) = [n for n in graph.nodes if n.kind == FILE]
-    assert file_node.name == str(sms_file.resolve())
-    assert file_node.uri == sms_file.resolve().as_uri()
-    assert file_node.properties["digest"] == file_digest(sms_file)
+    (file_node,) = [n for n in graph.nodes if n.kind == "file"]
+    assert (file_node.name, file_node.uri) == (str(sms_file.resolve()), sms_file.resolve().as_uri())
     assert file_node.properties["size"] == sms_file.stat().st_size
     (step,) = [n for n in graph.nodes if n.kind == "execution"]
     assert (step.name, step.properties["status"]) == ("ingest", "completed")
-    assert workspace.lineage.execution(report.execution_id).code_fingerprint
 
 
 def test_every_row_traces_back_to_its_line(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "people.csv"
-    lines = ["id,name", "7,Ann", "8,Bo", "9,Cy"]
+    lines = ["id,name", "7,Ann", "8,Bo", "oops", "9,Cy"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ingest_file(workspace, path, name="people", key=["id"])
+    report = ingest(workspace, path, name="people", key=["id"])
     for row in workspace.read("people").iter_rows(named=True):
         assert lines[row[SOURCE]["line"] - 1] == f"{row['id']},{row['name']}"
+    assert (report.rows_read, report.rows, report.quarantined) == (4, 3, 1)
 
 
-def test_reingest_changed_file_diffs_by_key(workspace: Workspace, tmp_path: Path) -> None:
-    path = tmp_path / "people.csv"
-    path.write_text("id,name\n1,Ann\n2,Bo\n", encoding="utf-8")
-    ingest_file(workspace, path, name="people", key=["id"])
-    path.write_text("id,name\n1,Ann\n2,Bob\n3,Cy\n", encoding="utf-8")
-    ingest_file(workspace, path, name="people")
-    diff = workspace.diff("people@1", "people@2")
-    assert (diff.added, diff.removed, diff.changed, diff.unchanged) == (1, 0, 1, 1)
-    files = workspace.lineage.find_artifacts(FILE, str(path.resolve()))
-    assert len(files) == 2  # one artifact per content of the file
+def test_quarantine_dataset_and_its_export(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"a,b\n1,2\n3,4,5\n6,7\n")
+    report = ingest(workspace, path, name="t")
+    assert report.quarantine is not None
+    assert report.quarantine.ref == "t.quarantine@1"
+    out = tmp_path / "q.csv"
+    workspace.export("t.quarantine", out, data_only=True)
+    exported = pl.read_csv(out)
+    assert exported.select("line", "reason").rows() == [(3, "expected 2 fields, found 3")]
+    assert exported["raw"][0] == "3,4,5"
 
 
-def test_failed_ingest_is_recorded_and_commits_nothing(workspace: Workspace, tmp_path: Path) -> None:
+def test_strict_commits_nothing(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(b"a,b\n1,2\n3,4,5\n")
-    with pytest.raises(IngestError, match=r"bad\.csv"):
-        ingest_file(workspace, path, name="bad")
+    with pytest.raises(
+        QuarantineError, match=r"bad.csv, line 3: expected 2 fields, found 3 \(--strict"
+    ) as info:
+        ingest(workspace, path, name="t", strict=True)
+    assert info.value.exit_code == 1
     assert workspace.datasets() == []
+    assert not list((workspace.tables.path("t")).glob("*.parquet"))
     (run,) = workspace.lineage.executions()
     assert run.status == "failed"
-    assert "bad.csv" in (run.error or "")
 
 
-def test_missing_file_records_nothing(workspace: Workspace, tmp_path: Path) -> None:
+def test_same_bytes_again_is_skipped(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("id,name\n1,Ann\n", encoding="utf-8")
+    first = ingest(workspace, path, name="people")
+    again = ingest(workspace, path, name="people")
+    assert again.skipped
+    assert again.ref == first.ref
+    assert again.to_dict()["skipped"] is True
+    assert len(workspace.versions("people")) == 1
+    other = ingest(workspace, path, name="people", options=ReadOptions(has_header=False))
+    assert not other.skipped  # other options read the bytes differently
+    assert other.ref == "people@2"
+
+
+def test_changed_file_diffs_exactly(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("id,name\n1,Ann\n2,Bo\n", encoding="utf-8")
+    ingest(workspace, path, name="people", key=["id"])
+    path.write_text("id,name\n1,Ann\n2,Bob\n3,Cy\n", encoding="utf-8")
+    ingest(workspace, path, name="people")
+    diff = workspace.diff("people@1", "people@2")
+    assert (diff.added, diff.removed, diff.changed, diff.unchanged) == (1, 0, 1, 1)
+    appended = tmp_path / "log.csv"
+    appended.write_text("t\na\nb\n", encoding="utf-8")
+    ingest(workspace, appended, name="log")
+    appended.write_text("t\na\nb\nc\na\n", encoding="utf-8")
+    ingest(workspace, appended, name="log")
+    diff = workspace.diff("log@1", "log@2")
+    assert (diff.added, diff.removed, diff.changed, diff.unchanged) == (2, 0, 0, 2)
+
+
+def test_append_rounds_meta_sources_and_lineage(workspace: Workspace, sms_file: Path, tmp_path: Path) -> None:
+    workspace.sources.add(
+        "uci", uri="https://example.invalid/uci", cost=0, days=0, expected_rows=5574, quality="high"
+    )
+    workspace.sources.add(
+        "partner", uri="sftp://example.invalid", cost=100, days=7, expected_rows=10, quality="medium"
+    )
+    workspace.sources.start_round(days=7)
+    first = ingest(workspace, sms_file, name="sms", options=SMS, source="uci")
+    extra = tmp_path / "round2.tsv"
+    extra.write_text("ham\tsee you at 5\nno tab here\nspam\tWIN\n", encoding="utf-8")
+    second = ingest(
+        workspace, extra, name="sms", options=SMS, append=True, source="partner", meta={"collector": "p1"}
+    )
+    assert (second.rows, second.quarantined, second.version.rows) == (2, 1, 5576)
+    assert (first.round, second.round) == (1, 1)
+    merged = workspace.read("sms@2")
+    assert merged.filter(pl.col("collector") == "p1")["text"].to_list() == ["see you at 5", "WIN"]
+    assert merged["collector"].null_count() == 5574
+    old_ids = set(workspace.read("sms@1")["_row_id"])
+    assert old_ids <= set(merged["_row_id"])
+    diff = workspace.diff("sms@1", "sms@2")
+    assert (diff.added, diff.removed) == (2, 0)
+    assert diff.changed == 5574  # every old row gained the (null) collector column
+    names = {n.name for n in workspace.lineage.upstream(second.version.artifact_id).nodes}
+    assert {"sms@1", "partner", "uci", str(extra.resolve()), str(sms_file.resolve())} <= names
+    status = workspace.sources.round_status()
+    assert status.rows_added == 5576
+    assert dict((s, a) for s, _, a in status.by_source()) == {"uci": 5574, "partner": 2}
+    rounds = merged[SOURCE].struct.field("round").unique().to_list()
+    assert rounds == [1]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries(
+            {
+                "n": st.integers(-(2**40), 2**40) | st.none(),
+                "x": st.floats(allow_nan=False, allow_infinity=False, width=32) | st.none(),
+                "s": st.text(
+                    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+                    min_size=1,
+                    max_size=8,
+                )
+                | st.none(),
+                "d": st.dates(date(1990, 1, 1), date(2030, 1, 1)) | st.none(),
+            }
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    fmt=st.sampled_from(["csv", "jsonl", "parquet"]),
+)
+def test_round_trip_any_table(tmp_path: Path, rows: list[dict[str, object]], fmt: str) -> None:
+    table = pl.DataFrame(rows, schema={"n": pl.Int64, "x": pl.Float64, "s": pl.String, "d": pl.Date})
+    folder = tmp_path / f"rt-{fmt}-{abs(hash(str(rows))) % 10**9}"
+    path = folder / f"t.{fmt}"
+    folder.mkdir()
+    if fmt == "csv":
+        table.write_csv(path)
+    elif fmt == "jsonl":
+        table.write_ndjson(path)
+    else:
+        table.write_parquet(path)
+    schema = {"n": pl.Int64(), "x": pl.Float64(), "s": pl.String(), "d": pl.Date()}
+    with Workspace.init(folder / "ws") as ws:
+        report = ingest(ws, path, name="t", options=ReadOptions(schema=schema))
+        got = ws.read("t").select(data_columns(table.columns))
+    assert report.quarantined == 0
+    assert_frame_equal(got, table, check_dtypes=False)
+
+
+def test_sqlite_query(workspace: Workspace, tmp_path: Path) -> None:
+    db = tmp_path / "shop.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE items (name TEXT, price REAL)")
+        conn.executemany("INSERT INTO items VALUES (?, ?)", [("pen", 1.5), ("ink", 4.0), ("pad", 2.5)])
+    url = f"sqlite:///{db}"
+    report = ingest(
+        workspace, url, name="items", options=ReadOptions(query="SELECT * FROM items WHERE price > 2")
+    )
+    assert (report.format, report.rows) == ("sql", 2)
+    frame = workspace.read("items")
+    assert sorted(frame["name"]) == ["ink", "pad"]
+    assert frame[SOURCE].struct.field("line").to_list() == [1, 2]
+    graph = workspace.lineage.upstream(report.version.artifact_id)
+    assert any(n.kind == "query" and "SELECT * FROM items" in n.name for n in graph.nodes)
+
+
+def test_postgres_query(workspace: Workspace, postgres_url: str) -> None:
+    query = "SELECT g AS n, 'row ' || g AS label FROM generate_series(1, 5) AS g"
+    report = ingest(workspace, postgres_url, name="pg", options=ReadOptions(query=query))
+    assert report.rows == 5
+    assert workspace.read("pg").select("n", "label").row(4) == (5, "row 5")
+
+
+def test_folder_of_images(workspace: Workspace, tmp_path: Path) -> None:
+    folder = tmp_path / "digits"
+    shutil.copytree(DATA / "digits_png", folder, ignore=shutil.ignore_patterns("*.txt"))
+    (folder / "3" / "broken.png").write_bytes(b"")
+    report = ingest(workspace, folder, name="digits", options=ReadOptions(pattern="{label}/{name}.png"))
+    pngs = sorted(p for p in folder.rglob("*.png"))
+    assert (report.format, report.rows_read, report.quarantined) == ("files", len(pngs), 1)
+    frame = workspace.read("digits")
+    assert set(frame["label"]) == {str(d) for d in range(10)}
+    assert set(frame["width"]) == {8}
+    first = frame.row(0, named=True)
+    assert workspace.blobs.get(first["blob"]) == (folder / first["path"]).read_bytes()
+    assert frame[SOURCE].struct.field("file")[0] == str((folder / first["path"]).resolve())
+    (bad,) = workspace.read("digits.quarantine").select("file", "reason").rows()
+    assert bad == (str((folder / "3" / "broken.png").resolve()), "empty file (0 bytes)")
+
+
+def test_excel_sheet(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "people.xlsx"
+    pl.DataFrame({"id": [1, 2], "name": ["Ann", "Bo"]}).write_excel(path, worksheet="people")
+    report = ingest(workspace, path, name="people", options=ReadOptions(sheet="people"))
+    assert report.format == "excel"
+    frame = workspace.read("people")
+    assert frame.select("id", "name").rows() == [(1, "Ann"), (2, "Bo")]
+    assert frame[SOURCE].struct.field("line").to_list() == [2, 3]
+
+
+def test_missing_source_records_nothing(workspace: Workspace, tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="no file"):
-        ingest_file(workspace, tmp_path / "nope.csv", name="x")
+        ingest(workspace, tmp_path / "nope.csv", name="x")
     assert workspace.lineage.executions() == []
 
 
-def test_run_step_records_reads_and_writes(workspace: Workspace) -> None:
-    workspace.commit("a", pl.DataFrame({"x": [1, 2]}))
-    with run_step(workspace, "double", parameters={"factor": 2}, code_fingerprint="abc") as run:
-        out = run.commit("b", run.read("a").with_columns(pl.col("x") * 2))
-    info = workspace.lineage.execution(run.execution.id)
-    assert (info.status, info.parameters, info.code_fingerprint, info.user) == (
-        "completed",
-        {"factor": 2},
-        "abc",
-        workspace.user,
-    )
-    graph = workspace.lineage.upstream(out.artifact_id)
-    assert [n.name for n in graph.artifacts()] == ["a@1"]
-    assert [n.name for n in workspace.lineage.impact(workspace.resolve("a").artifact_id)] == ["b@1"]
+def test_meta_clash(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="--meta a names a column the source already has"):
+        ingest(workspace, path, name="t", meta={"a": "x"})
+    assert workspace.datasets() == []

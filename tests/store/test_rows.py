@@ -1,3 +1,5 @@
+import itertools
+
 import polars as pl
 import pytest
 from hypothesis import given
@@ -79,7 +81,7 @@ def test_batches_give_the_ids_of_the_whole(values: list[str], cuts: list[int]) -
     whole = with_row_identity(frame)
     ids = RowIdentity()
     edges = sorted({0, len(values), *(min(c, len(values)) for c in cuts)})
-    parts = [ids.apply(frame.slice(a, b - a)) for a, b in zip(edges, edges[1:], strict=False)]
+    parts = [ids.apply(frame.slice(a, b - a)) for a, b in itertools.pairwise(edges)]
     joined = pl.concat(parts) if parts else whole
     assert joined[ROW_ID].to_list() == whole[ROW_ID].to_list()
     assert whole[ROW_ID].n_unique() == len(values)
@@ -90,3 +92,12 @@ def test_key_repeated_across_batches() -> None:
     ids.apply(pl.DataFrame({"id": [1, 2]}))
     with pytest.raises(StoreError, match="occurs more than once"):
         ids.apply(pl.DataFrame({"id": [3, 1]}))
+
+
+def test_appended_repeat_of_a_kept_row_gets_the_next_number() -> None:
+    old = with_row_identity(pl.DataFrame({"t": ["a", "a", "b"]}))
+    ids = RowIdentity()
+    ids.apply(old)  # the earlier version, ids kept
+    new = ids.apply(pl.DataFrame({"t": ["a", "c"]}))
+    whole = with_row_identity(pl.DataFrame({"t": ["a", "a", "b", "a", "c"]}))
+    assert new[ROW_ID].to_list() == whole[ROW_ID].to_list()[3:]

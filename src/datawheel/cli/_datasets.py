@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from datawheel.cli._app import app, state, workspace
 from datawheel.cli._output import around_change, cell, console, print_json, versions_table, when
-from datawheel.ingest import FileFormat
-from datawheel.pipeline import ingest_file
+from datawheel.ingest import ReadOptions, SourceFormat, parse_schema
+from datawheel.pipeline import ingest as run_ingest
 from datawheel.store import DiffResult
 from datawheel.workspace import Workspace
 
@@ -46,45 +56,140 @@ def init(
             console.print(f"Initialised datawheel workspace '{ws.config.name}' in {ws.root}")
 
 
+def _meta(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"'{pair}' is not KEY=VALUE", param_hint="--meta")
+        out[key.strip()] = value
+    return out
+
+
+def _quote(text: str | None) -> str | Literal["auto"] | None:
+    if text is None:
+        return "auto"
+    return None if text.lower() == "none" else text
+
+
 @app.command()
 def ingest(
-    source: Annotated[Path, typer.Argument(help="The file to read.")],
+    source: Annotated[
+        str, typer.Argument(help="A file, a folder of files, or a database URL (with --query).")
+    ],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset to commit to.")],
     format: Annotated[
-        FileFormat | None,
-        typer.Option("--format", "-f", help="File format (default: from the suffix)."),
+        SourceFormat | None, typer.Option("--format", "-f", help="Source format (default: detected).")
     ] = None,
     key: Annotated[
         str | None, typer.Option(help="Key column(s), comma-separated, for stable row ids.")
     ] = None,
-    no_header: Annotated[bool, typer.Option("--no-header", help="The file has no header line.")] = False,
+    header: Annotated[
+        bool | None, typer.Option("--header/--no-header", help="Whether the first line names the columns.")
+    ] = None,
     columns: Annotated[str | None, typer.Option(help="Column names, comma-separated.")] = None,
-    separator: Annotated[
-        str | None, typer.Option(help="Field separator (default: ',' for CSV, tab for TSV).")
+    separator: Annotated[str | None, typer.Option(help="Field separator (default: detected).")] = None,
+    quote: Annotated[
+        str | None, typer.Option(help="Quote character, or 'none' (default: \" for CSV, none for TSV).")
+    ] = None,
+    encoding: Annotated[
+        str, typer.Option(help="Text encoding: auto, utf-8, utf-16, cp949, latin-1…")
+    ] = "auto",
+    null_values: Annotated[
+        str | None, typer.Option(help="Values read as null, comma-separated (e.g. '?,NA').")
+    ] = None,
+    trim: Annotated[bool, typer.Option("--trim", help="Strip spaces around fields.")] = False,
+    schema: Annotated[str | None, typer.Option(help="Declared types, e.g. 'age:int,when:date'.")] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query to run on the database URL SOURCE.")] = None,
+    pattern: Annotated[
+        str | None, typer.Option(help="Fields in a folder's paths, e.g. '{label}/{name}.png'.")
+    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="Spreadsheet sheet (default: the first).")] = None,
+    meta: Annotated[
+        list[str] | None, typer.Option("--meta", help="KEY=VALUE kept as a column; repeatable.")
+    ] = None,
+    append: Annotated[
+        bool, typer.Option("--append", help="Add the rows to the latest version (a new round).")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail (exit 1) and commit nothing if any row is bad.")
+    ] = False,
+    from_source: Annotated[
+        str | None, typer.Option("--source", help="The acquisition source this came from.")
     ] = None,
     message: Annotated[str, typer.Option("--message", "-m", help="A note kept with the version.")] = "",
     json: JsonOption = False,
 ) -> None:
-    """Read a CSV, TSV, JSONL or Parquet file into a new version of a dataset."""
-    with workspace() as ws:
-        report = ingest_file(
+    """Read a file, folder or query into a new version; bad rows go to NAME.quarantine."""
+    options = ReadOptions(
+        separator=separator,
+        has_header=header,
+        columns=tuple(_split(columns) or ()) or None,
+        quote_char=_quote(quote),
+        encoding=encoding,
+        null_values=tuple(_split(null_values) or ()),
+        trim=trim,
+        schema=parse_schema(schema) if schema else {},
+        query=query,
+        pattern=pattern,
+        sheet=sheet,
+    )
+    location = source if query is not None else Path(source)
+    with workspace() as ws, _progress(enabled=not json) as progress:
+        report = run_ingest(
             ws,
-            source,
+            location,
             name=name,
             format=format,
-            has_header=not no_header,
-            columns=_split(columns),
-            separator=separator,
+            options=options,
             key=_split(key),
+            meta=_meta(meta),
+            append=append,
+            strict=strict,
+            source=from_source,
             message=message,
+            progress=progress,
         )
     if json:
         print_json(report.to_dict())
-    else:
+        return
+    if report.skipped:
+        console.print(f"Skipped: {report.location} was already ingested with these options as {report.ref}")
+        return
+    console.print(
+        f"Committed {report.ref}: {report.rows:,} rows read from {report.location}"
+        + (f" ({report.encoding})" if report.encoding else "")
+        + f", execution #{report.execution_id}"
+    )
+    console.print(
+        f"rows read {report.rows_read:,} = committed {report.rows:,} + quarantined {report.quarantined:,}"
+    )
+    if report.quarantine is not None and report.quarantined:
         console.print(
-            f"Committed {report.ref}: {report.rows:,} rows from {report.source} "
-            f"(execution #{report.execution_id})"
+            f"Quarantined rows are in {report.quarantine.ref}: datawheel show {report.quarantine.ref}"
         )
+
+
+@contextmanager
+def _progress(*, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("ingesting"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("ingest", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
+
+        yield update
 
 
 @app.command()

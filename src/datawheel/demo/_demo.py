@@ -1,4 +1,4 @@
-"""The demo: ingest the SMS Spam Collection, clean it into a second version, show the trail."""
+"""The demo: plan sources, ingest two collection rounds, quarantine a bad row, clean, trace it all."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ from pathlib import Path
 import polars as pl
 
 from datawheel.errors import WorkspaceError
-from datawheel.lineage import Graph, VersionInfo
-from datawheel.pipeline import IngestReport, code_fingerprint, ingest_file, run_step
+from datawheel.ingest import ReadOptions
+from datawheel.lineage import Graph, RoundStatus, SourceInfo, VersionInfo
+from datawheel.pipeline import IngestReport, code_fingerprint, ingest, run_step
 from datawheel.store import DiffResult
 from datawheel.workspace import Workspace
 
-DEMO_DATA = Path(__file__).parent / "data" / "SMSSpamCollection"
+DATA = Path(__file__).parent / "data"
+DEMO_DATA = DATA / "SMSSpamCollection"
+PARTNER_ROUND = DATA / "partner_round.tsv"
 _ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&amp;": "&"}
+_SMS = ReadOptions(has_header=False, columns=("label", "text"))
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,11 @@ class DemoResult:
     """Everything the demo made, for the command line to show."""
 
     root: Path
-    ingest: IngestReport
+    sources: tuple[SourceInfo, ...]
+    first: IngestReport
+    second: IngestReport
+    round: RoundStatus
+    quarantine: tuple[dict[str, object], ...]
     cleaned: VersionInfo
     versions: tuple[VersionInfo, ...]
     diff: DiffResult
@@ -44,38 +52,73 @@ def unescape_entities(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 def run_demo(folder: Path | None = None) -> DemoResult:
     """Make a workspace in ``folder`` (a new temporary folder by default) and turn the wheel once.
 
-    1. ingest the SMS Spam Collection (TSV, no header, no quoting) as ``sms@1``;
-    2. a cleaning step unescapes HTML entities into ``sms@2``, tagged ``demo-clean``;
-    3. the diff of the two versions and the lineage of ``sms@2`` show what happened.
+    1. plan two acquisition sources, ranked by value, and open a collection round;
+    2. ingest the SMS Spam Collection (TSV, no header, no quoting) as ``sms@1``;
+    3. append a partner's round (``--append``, with ``collector`` metadata) as ``sms@2``: its
+       broken line goes to ``sms.quarantine`` with its line number and reason;
+    4. a cleaning step unescapes HTML entities into ``sms@3``, tagged ``demo-clean``;
+    5. the diff and the lineage of ``sms@3`` show what happened, back to the files.
     """
     root = _fresh_folder(folder)
     with Workspace.init(root, name="datawheel-demo") as ws:
-        data = root / "data" / DEMO_DATA.name
-        data.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(DEMO_DATA, data)
-        shutil.copyfile(
-            DEMO_DATA.with_name(f"{DEMO_DATA.name}.SOURCE.txt"),
-            data.with_name(f"{DEMO_DATA.name}.SOURCE.txt"),
+        data = root / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        for name in (DEMO_DATA.name, PARTNER_ROUND.name):
+            shutil.copyfile(DATA / name, data / name)
+            shutil.copyfile(DATA / f"{name}.SOURCE.txt", data / f"{name}.SOURCE.txt")
+        ws.sources.add(
+            "uci-sms",
+            uri="https://archive.ics.uci.edu/dataset/228",
+            cost=0,
+            days=0,
+            expected_rows=5574,
+            quality="high",
+            notes="public corpus, CC BY 4.0",
         )
-        report = ingest_file(ws, data, name="sms", format="tsv", has_header=False, columns=["label", "text"])
-        with run_step(
+        ws.sources.add(
+            "partner-feed",
+            uri="sftp://partner.example/sms",
+            cost=200,
+            days=7,
+            expected_rows=500,
+            quality="medium",
+            notes="weekly export from a partner",
+        )
+        ws.sources.start_round(days=7, name="first collection")
+        first = ingest(ws, data / DEMO_DATA.name, name="sms", format="tsv", options=_SMS, source="uci-sms")
+        second = ingest(
             ws,
-            "unescape-entities",
-            parameters={"column": "text"},
-            code_fingerprint=code_fingerprint(unescape_entities),
+            data / PARTNER_ROUND.name,
+            name="sms",
+            format="tsv",
+            options=_SMS,
+            append=True,
+            source="partner-feed",
+            meta={"collector": "partner-a"},
+        )
+        status = ws.sources.round_status()
+        ws.sources.close_round()
+        fingerprint = code_fingerprint(unescape_entities)
+        with run_step(
+            ws, "unescape-entities", parameters={"column": "text"}, code_fingerprint=fingerprint
         ) as run:
             cleaned = run.commit(
                 "sms",
-                unescape_entities(run.read(report.ref), "text"),
+                unescape_entities(run.read(second.ref), "text"),
                 message="unescape HTML entities in text",
             )
         ws.tag(cleaned.ref, "demo-clean")
+        quarantine = ws.read("sms.quarantine").select("line", "file", "raw", "reason").to_dicts()
         return DemoResult(
             root=root,
-            ingest=report,
+            sources=tuple(ws.sources.list()),
+            first=first,
+            second=second,
+            round=status,
+            quarantine=tuple(quarantine),
             cleaned=cleaned,
             versions=tuple(ws.versions("sms")),
-            diff=ws.diff(report.ref, cleaned.ref, sample=3),
+            diff=ws.diff(second.ref, cleaned.ref, sample=3),
             lineage=ws.lineage.upstream(cleaned.artifact_id),
         )
 

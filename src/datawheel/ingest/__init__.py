@@ -1,5 +1,49 @@
-"""Ingestion: reading sources into tables that remember where each row came from."""
+"""Ingestion: reading sources into tables that remember where each row came from.
 
-from datawheel.ingest._readers import LINE, FileFormat, ReadResult, detect_format, read_file
+Every reader gives a :class:`Reading` whose batches hold the rows read (data columns, ``_line``,
+maybe ``_file``) and the rows it could not take (the quarantine: line, file, raw, reason).
+"""
 
-__all__ = ["LINE", "FileFormat", "ReadResult", "detect_format", "read_file"]
+from datawheel.ingest._batch import (
+    FILE,
+    LINE,
+    QUARANTINE_SCHEMA,
+    Batch,
+    Reading,
+    SourceFormat,
+    quarantine_frame,
+)
+from datawheel.ingest._conform import TYPE_NAMES, conform, infer_types, parse_schema
+from datawheel.ingest._encoding import codec_name, detect_encoding
+from datawheel.ingest._excel import read_excel
+from datawheel.ingest._folder import read_folder
+from datawheel.ingest._json import read_json, read_jsonl, read_parquet
+from datawheel.ingest._open import ReadOptions, detect_format, open_source
+from datawheel.ingest._sql import read_sql
+from datawheel.ingest._text import read_delimited
+
+__all__ = [
+    "FILE",
+    "LINE",
+    "QUARANTINE_SCHEMA",
+    "TYPE_NAMES",
+    "Batch",
+    "ReadOptions",
+    "Reading",
+    "SourceFormat",
+    "codec_name",
+    "conform",
+    "detect_encoding",
+    "detect_format",
+    "infer_types",
+    "open_source",
+    "parse_schema",
+    "quarantine_frame",
+    "read_delimited",
+    "read_excel",
+    "read_folder",
+    "read_json",
+    "read_jsonl",
+    "read_parquet",
+    "read_sql",
+]

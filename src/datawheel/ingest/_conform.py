@@ -53,7 +53,9 @@ def infer_types(frame: pl.DataFrame) -> dict[str, pl.DataType]:
     text, so nothing is lost.
 
     Example:
-        >>> df = pl.DataFrame({"a": ["1", "2"], "b": ["1.5", None], "c": ["007", "12"], "d": ["2024-01-31", "2024-02-01"]})
+        >>> df = pl.DataFrame(
+        ...     {"a": ["1", "2"], "b": ["1.5", None], "c": ["007", "12"], "d": ["2024-01-31", "2024-02-01"]}
+        ... )
         >>> {k: str(v) for k, v in infer_types(df).items()}
         {'a': 'Int64', 'b': 'Float64', 'c': 'String', 'd': 'Date'}
     """

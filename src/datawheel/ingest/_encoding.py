@@ -30,7 +30,7 @@ def codec_name(encoding: str) -> str:
 
 
 def detect_encoding(sample: bytes) -> str:
-    """The encoding of a file from its first bytes: a BOM, else UTF-8 if it fits, else a guess.
+    r"""The encoding of a file from its first bytes: a BOM, else UTF-8 if it fits, else a guess.
 
     UTF-8 is chosen when every line decodes, or when some lines hold valid multi-byte UTF-8
     (then the lines that do not decode are damaged, not in another encoding, and go to
@@ -38,9 +38,9 @@ def detect_encoding(sample: bytes) -> str:
     by Excel, Latin-1 and its kin for Western ones).
 
     Example:
-        >>> detect_encoding("이름,나이\\n김,3\\n".encode("cp949"))
+        >>> detect_encoding("이름,나이\n김,3\n".encode("cp949"))
         'cp949'
-        >>> detect_encoding(b"caf\\xc3\\xa9\\nbad \\xff line\\n")
+        >>> detect_encoding(b"caf\xc3\xa9\nbad \xff line\n")
         'utf-8'
     """
     for bom, name in _BOMS:

@@ -165,12 +165,20 @@ def _dialect(
 
 
 def _sniff_separator(lines: list[str]) -> str:
-    try:
-        return csv.Sniffer().sniff("\n".join(lines[:50]), delimiters="".join(_SEPARATORS)).delimiter
-    except csv.Error:
-        counts = {s: sum(line.count(s) for line in lines[:50]) for s in _SEPARATORS}
-        best = max(counts, key=lambda s: counts[s])
-        return best if counts[best] else ","
+    """The candidate that splits the most lines into the same number (more than one) of fields.
+
+    Example:
+        >>> _sniff_separator(["a;b;c", "1;2,5;3", "4;5;6"])
+        ';'
+    """
+    best, best_score = ",", (0, 0)
+    for sep in _SEPARATORS:
+        counts = [line.count(sep) for line in lines[:100]]
+        common = max(set(counts), key=counts.count)
+        score = (counts.count(common), common) if common else (0, 0)
+        if score > best_score:
+            best, best_score = sep, score
+    return best
 
 
 def _looks_like_header(rows: list[list[str]]) -> bool:
@@ -221,17 +229,82 @@ def _batches(path: Path, enc: str, dialect: Dialect, options: _Options, chunk_by
             cut = text.find("\n")
             text = "" if cut < 0 else text[cut + 1 :]
             line += 1
-        first = False
-        frame, bad = _parse(text, line, dialect, str(path))
+        if first:
+            options.types = _sample_types(text, line, dialect, options, str(path))
+            first = False
+        batch = _read_fast(text, line, dialect, options) or _read_exactly(
+            text, line, dialect, options, str(path)
+        )
         line += text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-        frame = _clean_values(frame, options)
-        if options.types is None:
-            options.types = {
-                **infer_types(frame.head(options.infer_rows).drop(LINE, RAW)),
-                **options.declared,
-            }
-        good, wrong = conform(frame, options.types, file=str(path))
-        yield Batch(good, pl.concat([bad, wrong]).sort("line"), bytes_read=done)
+        yield Batch(batch[0], batch[1], bytes_read=done)
+
+
+def _sample_types(
+    text: str, line: int, dialect: Dialect, options: _Options, file: str
+) -> dict[str, pl.DataType]:
+    """Column types from the first ``infer_rows`` rows (declared ones win)."""
+    cut = -1
+    for _ in range(options.infer_rows):
+        cut = text.find("\n", cut + 1)
+        if cut < 0:
+            break
+    sample = text if cut < 0 else text[: _boundary(text[: cut + 1], dialect.quote) + 1] or text
+    frame, _ = _parse(sample, line, dialect, file)
+    inferred = infer_types(_clean_values(frame, options).drop(LINE, RAW))
+    return {**{c: pl.String() for c in dialect.columns}, **inferred, **options.declared}
+
+
+def _read_fast(
+    text: str, line: int, dialect: Dialect, options: _Options
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """The chunk parsed typed by Polars in one pass, when byte counts prove every row sound; else None.
+
+    Polars raises on a row with too many fields or a value that does not fit its type, and
+    fills a row with too few fields with nulls; so if it raises nothing and the chunk holds
+    exactly (width - 1) separators a line, every row has the right width. Quotes, blank lines,
+    undecodable bytes, non-NFC text or trimming send the chunk to the exact path instead.
+    """
+    sep, width = dialect.separator, len(dialect.columns)
+    if (
+        not text
+        or options.trim
+        or (dialect.quote is not None and dialect.quote in text)
+        or "\n\n" in text
+        or text.startswith("\n")
+        or UNDECODABLE.search(text)
+        or not unicodedata.is_normalized("NFC", text)
+    ):
+        return None
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if text.count(sep) != (width - 1) * lines:
+        return None
+    assert options.types is not None
+    try:
+        frame = pl.read_csv(
+            text.encode("utf-8"),
+            has_header=False,
+            separator=sep,
+            quote_char=None,
+            schema={c: options.types[c] for c in dialect.columns},
+            null_values=list(options.null_values) or None,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.height != lines:
+        return None
+    numbers = pl.int_range(line, line + lines, dtype=pl.Int64, eager=True).alias(LINE)
+    return frame.with_columns(numbers), quarantine_frame()
+
+
+def _read_exactly(
+    text: str, line: int, dialect: Dialect, options: _Options, file: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The chunk parsed as text line by line, every fault quarantined, then typed."""
+    frame, bad = _parse(text, line, dialect, file)
+    assert options.types is not None
+    good, wrong = conform(_clean_values(frame, options), options.types, file=file)
+    return good, pl.concat([bad, wrong]).sort("line")
 
 
 def _chunks(path: Path, enc: str, quote: str | None, chunk_bytes: int) -> Iterator[tuple[str, int]]:
@@ -252,14 +325,18 @@ def _chunks(path: Path, enc: str, quote: str | None, chunk_bytes: int) -> Iterat
                 ) from exc
             if not data:
                 if text:
-                    yield text.replace("\r\n", "\n"), done
+                    yield _unix(text), done
                 return
             cut = _boundary(text, quote)
             if cut >= 0:
-                yield text[: cut + 1].replace("\r\n", "\n"), done
+                yield _unix(text[: cut + 1]), done
                 carry = text[cut + 1 :]
             else:
                 carry = text
+
+
+def _unix(text: str) -> str:
+    return text.replace("\r\n", "\n") if "\r" in text else text
 
 
 def _boundary(text: str, quote: str | None) -> int:
@@ -295,7 +372,7 @@ def _drop_undecodable(
 ) -> tuple[str, list[tuple[int | None, str | None, str, str]]]:
     """Blank out lines holding bytes that did not decode (keeping line numbers) and report them."""
     lines = text.split("\n")
-    bad = []
+    bad: list[tuple[int | None, str | None, str, str]] = []
     for i, line in enumerate(lines):
         match = UNDECODABLE.search(line)
         if match:

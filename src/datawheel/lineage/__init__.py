@@ -5,6 +5,19 @@ from datawheel.lineage._db import connect, head_revision, migrate, session_facto
 from datawheel.lineage._graph import LineageGraph, now
 from datawheel.lineage._openlineage import OpenLineageEmitter
 from datawheel.lineage._render import GraphFormat, render_graph, to_dot, to_mermaid, to_text
+from datawheel.lineage._sources import (
+    QUALITY_WEIGHTS,
+    ROUND_CONTEXT,
+    SOURCE_ARTIFACT,
+    Quality,
+    RoundExecution,
+    RoundInfo,
+    RoundStatus,
+    RoundVersion,
+    SourceCatalog,
+    SourceInfo,
+    value_score,
+)
 from datawheel.lineage._types import (
     ArtifactInfo,
     DatasetInfo,
@@ -19,6 +32,9 @@ from datawheel.lineage._types import (
 
 __all__ = [
     "DATASET_VERSION",
+    "QUALITY_WEIGHTS",
+    "ROUND_CONTEXT",
+    "SOURCE_ARTIFACT",
     "ArtifactInfo",
     "Catalog",
     "DatasetInfo",
@@ -31,6 +47,13 @@ __all__ = [
     "LineageGraph",
     "Node",
     "OpenLineageEmitter",
+    "Quality",
+    "RoundExecution",
+    "RoundInfo",
+    "RoundStatus",
+    "RoundVersion",
+    "SourceCatalog",
+    "SourceInfo",
     "VersionInfo",
     "connect",
     "head_revision",
@@ -41,4 +64,5 @@ __all__ = [
     "to_dot",
     "to_mermaid",
     "to_text",
+    "value_score",
 ]

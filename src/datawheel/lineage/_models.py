@@ -12,8 +12,10 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     MetaData,
@@ -178,3 +180,36 @@ class Tag(Base):
     tag: Mapped[str] = mapped_column(String(256))
     version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column()
+
+
+class Source(Base):
+    """A place data can be collected from, with what collecting it should cost and yield."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    uri: Mapped[str] = mapped_column(String(4096), default="")
+    cost: Mapped[float] = mapped_column(Float)
+    days: Mapped[float] = mapped_column(Float)
+    expected_rows: Mapped[int] = mapped_column(BigInteger)
+    quality: Mapped[str] = mapped_column(String(16))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class Round(Base):
+    """A time-boxed collection round; its ingests are grouped by its lineage context."""
+
+    __tablename__ = "rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(256))
+    context_id: Mapped[int] = mapped_column(ForeignKey("contexts.id"))
+    started_at: Mapped[datetime] = mapped_column()
+    days: Mapped[float] = mapped_column(Float)
+    deadline: Mapped[datetime] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    notes: Mapped[str] = mapped_column(Text, default="")

@@ -1,15 +1,24 @@
 """Steps under the lineage record: capabilities read versions, commit versions, leave a trace."""
 
 from datawheel.pipeline._fingerprint import code_fingerprint
-from datawheel.pipeline._ingest import FILE, IngestReport, file_digest, ingest_file
+from datawheel.pipeline._ingest import (
+    QUARANTINE_SUFFIX,
+    IngestReport,
+    Progress,
+    QuarantineError,
+    ingest,
+    quarantine_name,
+)
 from datawheel.pipeline._record import StepRun, run_step
 
 __all__ = [
-    "FILE",
+    "QUARANTINE_SUFFIX",
     "IngestReport",
+    "Progress",
+    "QuarantineError",
     "StepRun",
     "code_fingerprint",
-    "file_digest",
-    "ingest_file",
+    "ingest",
+    "quarantine_name",
     "run_step",
 ]

@@ -1,60 +1,322 @@
-"""The ingest step: a file becomes a dataset version, with the file as its recorded source."""
+"""The ingest step: a source becomes a dataset version; every row keeps where it came from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import blake3
 import polars as pl
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from datawheel.errors import IngestError
-from datawheel.ingest import LINE, FileFormat, read_file
-from datawheel.lineage import VersionInfo, now
+from datawheel.ingest import (
+    FILE,
+    LINE,
+    QUARANTINE_SCHEMA,
+    ReadOptions,
+    SourceFormat,
+    detect_format,
+    open_source,
+)
+from datawheel.lineage import ArtifactInfo, VersionInfo, now
 from datawheel.pipeline._fingerprint import code_fingerprint
-from datawheel.pipeline._record import run_step
-from datawheel.store import SOURCE
+from datawheel.pipeline._record import StepRun, run_step
+from datawheel.store import ROW_HASH, ROW_ID, SOURCE
 from datawheel.workspace import Workspace
 
-FILE = "file"
+QUARANTINE_SUFFIX = ".quarantine"
+Progress = Callable[[int, int], None]
+"""Called with (bytes read so far, total bytes or 0) as an ingest goes."""
+
+
+class QuarantineError(IngestError):
+    """``--strict`` ingest found rows it could not take; nothing was committed."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What an ingest committed: the new version, and how the file was read."""
+    """What an ingest did: rows read = rows committed + rows quarantined, always."""
 
+    dataset: str
     version: VersionInfo
-    format: FileFormat
-    source: str
+    format: SourceFormat
+    location: str
+    rows_read: int
+    rows: int
+    quarantined: int
+    encoding: str | None = None
+    skipped: bool = False
+    quarantine: VersionInfo | None = None
+    source: str | None = None
+    round: int | None = None
+    renamed: dict[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
-        """The ref of the version made, e.g. ``sms@1``."""
+        """The ref of the version made (or found, when skipped), e.g. ``sms@1``."""
         return self.version.ref
 
     @property
-    def rows(self) -> int:
-        """Rows committed."""
-        return self.version.rows
-
-    @property
-    def execution_id(self) -> int:
+    def execution_id(self) -> int | None:
         """The ingest execution in the lineage graph."""
-        assert self.version.execution_id is not None
         return self.version.execution_id
 
     def to_dict(self) -> dict[str, Any]:
-        """The stable ``--json`` shape of an ingest: the version's, with format and source."""
-        return {**self.version.to_dict(), "format": self.format, "source": self.source}
+        """The stable ``--json`` shape of an ingest."""
+        return {
+            "dataset": self.dataset,
+            "version": self.version.version,
+            "ref": self.ref,
+            "rows": self.rows,
+            "rows_read": self.rows_read,
+            "quarantined": self.quarantined,
+            "dataset_rows": self.version.rows,
+            "skipped": self.skipped,
+            "format": self.format,
+            "location": self.location,
+            "encoding": self.encoding,
+            "execution": self.execution_id,
+            "quarantine": self.quarantine.ref if self.quarantine else None,
+            "source": self.source,
+            "round": self.round,
+        }
 
 
-def file_digest(path: Path) -> str:
-    """The BLAKE3 digest of a file's bytes, read in chunks."""
-    hasher = blake3.blake3()
+def quarantine_name(name: str) -> str:
+    """The dataset that holds the rows an ingest into ``name`` could not take."""
+    return f"{name}{QUARANTINE_SUFFIX}"
+
+
+def ingest(
+    workspace: Workspace,
+    location: str | Path,
+    *,
+    name: str,
+    format: SourceFormat | None = None,
+    options: ReadOptions | None = None,
+    key: list[str] | None = None,
+    meta: dict[str, str] | None = None,
+    append: bool = False,
+    strict: bool = False,
+    source: str | None = None,
+    message: str = "",
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Read a source into the next version of dataset ``name``, recorded in lineage.
+
+    The source (a file, a folder of files, or a database query) is recorded as an artifact with
+    its digest; the ingest execution reads it (and the named acquisition ``source``) and writes
+    the version, within the open collection round if there is one. Every row gets ``_source``
+    (source name, file, line, execution, round, time) and the ``meta`` values as columns.
+    Rows that cannot be read go to ``NAME.quarantine`` with their line and reason, and rows
+    read = rows committed + rows quarantined. Reading the same bytes with the same options
+    again is a no-op that returns the version made the first time (``skipped``). ``append``
+    adds the rows to the latest version (a new collection round) instead of replacing it.
+    ``strict`` commits nothing if any row would be quarantined.
+    """
+    opts = options or ReadOptions()
+    kind = format or detect_format(location, query=opts.query)
+    where = _location(location, kind, opts.query)
+    digest = _digest(where, kind, opts)
+    parameters = _parameters(where, kind, opts, key=key, meta=meta, append=append, source=source)
+    found = _already(workspace, name, kind, where, digest, parameters)
+    if found is not None:
+        return found
+    inputs = [_source_artifact(workspace, where, kind, digest)]
+    if source is not None:
+        inputs.append(workspace.sources.artifact(source))
+    current = workspace.sources.current_round()
+    contexts = [current.context_id] if current is not None else []
+    reading = open_source(
+        str(location) if kind == "sql" else Path(where),
+        format=kind,
+        options=opts,
+        put_blob=workspace.blobs.put_file,
+    )
+    with run_step(
+        workspace,
+        "ingest",
+        parameters=parameters,
+        inputs=inputs,
+        contexts=contexts,
+        code_fingerprint=code_fingerprint(open_source),
+    ) as run:
+        tally = _Tally()
+        stamp = _Stamp(source, run.execution.id, current.number if current else None, now(), dict(meta or {}))
+        rows = _stamped(
+            reading.batches, tally, stamp, where, strict=strict, progress=progress, total=reading.total_bytes
+        )
+        if append:
+            rows = _after_latest(run, name, rows)
+        version = run.commit(name, rows, key=key, message=message or f"ingest {Path(where).name or where}")
+        quarantine = _commit_quarantine(workspace, run, name, tally, stamp, append=append)
+    if tally.rows_read != tally.committed + tally.quarantined:  # pragma: no cover - an invariant
+        raise IngestError(f"lost rows reading {where}", hint="report this as a bug")
+    return IngestReport(
+        dataset=name,
+        version=version,
+        format=kind,
+        location=where,
+        rows_read=tally.rows_read,
+        rows=tally.committed,
+        quarantined=tally.quarantined,
+        encoding=reading.encoding,
+        quarantine=quarantine,
+        source=source,
+        round=stamp.round,
+    )
+
+
+@dataclass
+class _Tally:
+    rows_read: int = 0
+    committed: int = 0
+    quarantined: int = 0
+    bad: list[pl.DataFrame] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    source: str | None
+    execution: int
+    round: int | None
+    at: datetime
+    meta: dict[str, str]
+
+
+def _stamped(
+    batches: Any,
+    tally: _Tally,
+    stamp: _Stamp,
+    where: str,
+    *,
+    strict: bool,
+    progress: Progress | None,
+    total: int,
+) -> Iterator[pl.DataFrame]:
+    for batch in batches:
+        tally.rows_read += batch.frame.height + batch.quarantine.height
+        tally.committed += batch.frame.height
+        if batch.quarantine.height:
+            if strict:
+                first = batch.quarantine.row(0, named=True)
+                raise QuarantineError(
+                    f"{first['file'] or where}"
+                    + (f", line {first['line']}" if first["line"] else "")
+                    + f": {first['reason']} (--strict: nothing committed)",
+                    hint="fix the source, or ingest without --strict to quarantine such rows",
+                )
+            tally.quarantined += batch.quarantine.height
+            tally.bad.append(batch.quarantine)
+        if progress is not None:
+            progress(batch.bytes_read, total)
+        yield _provenance(batch.frame, stamp, where)
+
+
+def _provenance(frame: pl.DataFrame, stamp: _Stamp, where: str) -> pl.DataFrame:
+    clash = [k for k in stamp.meta if k in frame.columns]
+    if clash:
+        raise IngestError(
+            f"--meta {clash[0]} names a column the source already has", hint="choose another name"
+        )
+    file = pl.col(FILE) if FILE in frame.columns else pl.lit(where, pl.String)
+    line = pl.col(LINE).cast(pl.Int64) if LINE in frame.columns else pl.lit(None, pl.Int64)
+    source = pl.struct(
+        pl.lit(stamp.source, pl.String).alias("source"),
+        file.alias("file"),
+        line.alias("line"),
+        pl.lit(stamp.execution, pl.Int64).alias("execution"),
+        pl.lit(stamp.round, pl.Int64).alias("round"),
+        pl.lit(stamp.at).alias("ingested_at"),
+    ).alias(SOURCE)
+    meta = [pl.lit(value, pl.String).alias(key) for key, value in stamp.meta.items()]
+    return frame.with_columns(*meta, source).drop(FILE, LINE, strict=False)
+
+
+def _after_latest(run: StepRun, name: str, rows: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """The latest version's rows (ids kept), then the new rows: an appended collection round.
+
+    Both sides are given the union of their columns (a column one side lacks is null there),
+    with types relaxed to fit both.
+    """
+    workspace = run.workspace
+    if not any(d.name == name for d in workspace.datasets()):
+        yield from rows
+        return
+    latest = workspace.resolve(name)
+    run.use(workspace.lineage.artifact(latest.artifact_id), role="appended to")
+    previous = workspace.scan(latest).drop(ROW_HASH)
+    first = next(rows, None)
+    if first is None:
+        yield from previous.collect_batches()
+        return
+    fresh = first.with_columns(pl.lit(None, pl.String).alias(ROW_ID))
+    schema = pl.concat([previous.head(0).collect(), fresh.head(0)], how="diagonal_relaxed").schema
+    for batch in previous.collect_batches():
+        yield _aligned(batch, schema)
+    yield _aligned(fresh, schema)
+    for batch in rows:
+        yield _aligned(batch.with_columns(pl.lit(None, pl.String).alias(ROW_ID)), schema)
+
+
+def _aligned(batch: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    missing = [pl.lit(None, dtype).alias(c) for c, dtype in schema.items() if c not in batch.columns]
+    return batch.with_columns(missing).select(schema.names()).cast(schema)
+
+
+def _commit_quarantine(
+    workspace: Workspace, run: StepRun, name: str, tally: _Tally, stamp: _Stamp, *, append: bool
+) -> VersionInfo | None:
+    target = quarantine_name(name)
+    exists = any(d.name == target for d in workspace.datasets())
+    if not tally.bad and not exists:
+        return None
+    rows = pl.concat(tally.bad) if tally.bad else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    rows = rows.with_columns(
+        pl.lit(stamp.execution, pl.Int64).alias("execution"), pl.lit(stamp.at).alias("ingested_at")
+    )
+    if append and exists:
+        earlier = workspace.read(target).drop(ROW_HASH)
+        rows = pl.concat([earlier, rows], how="diagonal_relaxed")
+    return run.commit(target, rows, message=f"rows the ingest into {name} could not take")
+
+
+def _location(location: str | Path, kind: SourceFormat, query: str | None) -> str:
+    """Where the rows come from: a resolved path, or the database URL (password hidden) and query."""
+    if kind != "sql":
+        return str(Path(location).resolve())
     try:
-        with path.open("rb") as src:
-            while chunk := src.read(1 << 20):
+        url = make_url(str(location)).render_as_string(hide_password=True)
+    except ArgumentError:
+        url = str(location)  # the reader reports the malformed URL
+    return f"{url} :: {(query or '').strip()}"
+
+
+def _digest(where: str, kind: SourceFormat, options: ReadOptions) -> str:
+    """The source's content digest: its bytes (a file), its listing (a folder), its text (a query)."""
+    if kind == "sql":
+        return hashlib.sha256(where.encode()).hexdigest()
+    path = Path(where)
+    if kind == "files":
+        listing = sorted(
+            (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in path.rglob("*")
+            if p.is_file()
+        )
+        return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(8 << 20):
                 hasher.update(chunk)
     except FileNotFoundError as exc:
         raise IngestError(f"no file {path}", hint="check the path") from exc
@@ -64,53 +326,89 @@ def file_digest(path: Path) -> str:
     return digest
 
 
-def ingest_file(
-    workspace: Workspace,
-    path: Path,
+def _parameters(
+    where: str,
+    kind: SourceFormat,
+    options: ReadOptions,
     *,
-    name: str,
-    format: FileFormat | None = None,
-    has_header: bool = True,
-    columns: list[str] | None = None,
-    separator: str | None = None,
-    key: list[str] | None = None,
-    message: str = "",
-) -> IngestReport:
-    """Read a file and commit it as the next version of dataset ``name``.
-
-    The file is recorded in lineage as a ``file`` artifact (its path, URI, size and BLAKE3
-    digest), read by an ``ingest`` execution that wrote the new version. Every row gets
-    ``_source``: the file, the line it came from and the execution that read it.
-    """
-    path = path.resolve()
-    digest = file_digest(path)
-    source = workspace.lineage.add_artifact(
-        FILE, str(path), digest=digest, uri=path.as_uri(), properties={"size": path.stat().st_size}
-    )
-    parameters: dict[str, Any] = {
-        "path": str(path),
-        "name": name,
-        "format": format,
-        "has_header": has_header,
-        "columns": columns,
-        "separator": separator,
+    key: list[str] | None,
+    meta: dict[str, str] | None,
+    append: bool,
+    source: str | None,
+) -> dict[str, Any]:
+    defaults = ReadOptions()
+    read = {k: v for k, v in vars(options).items() if v != getattr(defaults, k)}
+    if "schema" in read:
+        read["schema"] = {c: str(t) for c, t in read["schema"].items()}
+    if "columns" in read:
+        read["columns"] = list(read["columns"])
+    if "null_values" in read:
+        read["null_values"] = list(read["null_values"])
+    return {
+        "location": where,
+        "format": kind,
+        "options": read,
         "key": key,
+        "meta": meta or {},
+        "append": append,
+        "source": source,
     }
-    with run_step(
-        workspace,
-        "ingest",
-        parameters=parameters,
-        inputs=[source],
-        code_fingerprint=code_fingerprint(read_file),
-    ) as run:
-        result = read_file(path, format=format, has_header=has_header, columns=columns, separator=separator)
-        frame = result.frame.with_columns(
-            pl.struct(
-                pl.lit(str(path)).alias("file"),
-                pl.col(LINE).alias("line"),
-                pl.lit(run.execution.id, pl.Int64).alias("execution"),
-                pl.lit(now()).alias("ingested_at"),
-            ).alias(SOURCE)
-        ).drop(LINE)
-        version: VersionInfo = run.commit(name, frame, key=key, message=message or f"ingest {path.name}")
-    return IngestReport(version, result.format, str(path))
+
+
+def _source_artifact(workspace: Workspace, where: str, kind: SourceFormat, digest: str) -> ArtifactInfo:
+    if kind == "sql":
+        return workspace.lineage.add_artifact("query", where, digest=digest)
+    path = Path(where)
+    artifact_kind = "folder" if kind == "files" else "file"
+    size = path.stat().st_size if path.is_file() else None
+    return workspace.lineage.add_artifact(
+        artifact_kind,
+        where,
+        digest=digest,
+        uri=path.as_uri(),
+        properties={"size": size} if size is not None else {},
+    )
+
+
+def _already(
+    workspace: Workspace, name: str, kind: SourceFormat, where: str, digest: str, parameters: dict[str, Any]
+) -> IngestReport | None:
+    """The report of an earlier ingest of the same bytes with the same options, if there is one."""
+    if kind == "sql":
+        return None  # a query's result can change while its text does not
+    artifact_kind = "folder" if kind == "files" else "file"
+    for artifact in workspace.lineage.find_artifacts(artifact_kind, where):
+        if artifact.digest != digest:
+            continue
+        for node in workspace.lineage.downstream(artifact.id, depth=1).nodes:
+            if (
+                node.kind != "execution"
+                or node.name != "ingest"
+                or node.properties.get("status") != "completed"
+            ):
+                continue
+            if node.properties.get("parameters") != parameters:
+                continue
+            version = _output_version(workspace, int(node.properties["execution"]), name)
+            if version is not None:
+                return IngestReport(
+                    dataset=name,
+                    version=version,
+                    format=kind,
+                    location=where,
+                    rows_read=0,
+                    rows=0,
+                    quarantined=0,
+                    skipped=True,
+                    source=parameters.get("source"),
+                )
+    return None
+
+
+def _output_version(workspace: Workspace, execution_id: int, name: str) -> VersionInfo | None:
+    for version in (
+        reversed(workspace.versions(name)) if any(d.name == name for d in workspace.datasets()) else []
+    ):
+        if version.execution_id == execution_id:
+            return version
+    return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,9 +39,14 @@ class StepRun:
         self.inputs.append(artifact.name)
 
     def commit(
-        self, name: str, frame: pl.DataFrame, *, key: Sequence[str] | None = None, message: str = ""
+        self,
+        name: str,
+        frame: pl.DataFrame | Iterable[pl.DataFrame],
+        *,
+        key: Sequence[str] | None = None,
+        message: str = "",
     ) -> VersionInfo:
-        """Commit a new version of ``name`` as an output of this execution."""
+        """Commit a new version of ``name`` (a frame, or a stream of batches) as this execution's output."""
         info = self.workspace.commit(name, frame, key=key, message=message, execution_id=self.execution.id)
         self.outputs.append(info)
         return info
@@ -56,6 +61,7 @@ def run_step(
     inputs: Sequence[ArtifactInfo] = (),
     code_fingerprint: str = "",
     engine: str = "local",
+    contexts: Sequence[int] = (),
 ) -> Iterator[StepRun]:
     """Record an execution of ``step`` around the block, completed or failed.
 
@@ -74,6 +80,7 @@ def run_step(
         code_fingerprint=code_fingerprint,
         engine=engine,
         user=workspace.user,
+        contexts=contexts,
     )
     run = StepRun(workspace, execution)
     for artifact in inputs:

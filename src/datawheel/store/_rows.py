@@ -38,18 +38,22 @@ def data_columns(columns: Sequence[str]) -> list[str]:
     return [c for c in columns if not is_system_column(c)]
 
 
-def _encoded(exprs: Sequence[pl.Expr]) -> pl.Expr:
+def _encoded(exprs: Sequence[pl.Expr]) -> plh.HExpr:
     return plh.hash_rows(list(exprs), version=1)
 
 
 def _id128(frame: pl.DataFrame, exprs: Sequence[pl.Expr]) -> pl.Series:
     """128-bit ids as hex: two seeded xxh3 hashes packed into 16 bytes, without a Python loop."""
     encoded = _encoded(exprs)
-    halves = frame.select(encoded.nchash.xxh3_64(seed=0).alias("a"), encoded.nchash.xxh3_64(seed=1).alias("b"))
+    halves = frame.select(
+        encoded.nchash.xxh3_64(seed=0).alias("a"), encoded.nchash.xxh3_64(seed=1).alias("b")
+    )
     packed = np.empty((frame.height, 2), dtype=">u8")
     packed[:, 0] = halves["a"].to_numpy()
     packed[:, 1] = halves["b"].to_numpy()
-    raw = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), frame.height, [None, pa.py_buffer(packed.tobytes())])
+    raw = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), frame.height, [None, pa.py_buffer(packed.tobytes())]
+    )
     series = pl.Series(ROW_ID, raw).cast(pl.Binary).bin.encode("hex")
     assert isinstance(series, pl.Series)
     return series
@@ -84,7 +88,8 @@ class RowIdentity:
 
     def __init__(self, key: Sequence[str] | None = None) -> None:
         self.key = list(key or [])
-        self._seen = np.empty(0, dtype=np.uint64)  # sorted fingerprints of every id or content so far
+        self._contents = np.empty(0, dtype=np.uint64)  # sorted fingerprints of every content so far
+        self._ids = np.empty(0, dtype=np.uint64)  # sorted fingerprints of every id so far
         self._counts: dict[int, int] = {}  # occurrences so far, for contents seen more than once
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -97,16 +102,15 @@ class RowIdentity:
             )
         out = frame.with_columns(row_hash_expr(columns).alias(ROW_HASH))
         kept = out[ROW_ID].cast(pl.String) if ROW_ID in out.columns else None
+        content = self._content_ids(out, columns)  # also counts repeats, kept rows included
         if kept is not None and kept.null_count() == 0:
             ids = kept
         elif self.key:
             ids = self._key_ids(out) if kept is None else kept.fill_null(self._key_ids(out))
         else:
-            content = self._content_ids(out, columns)
             ids = content if kept is None else kept.fill_null(content)
         out = out.with_columns(ids.alias(ROW_ID))
-        if self.key or kept is not None:
-            self._check_unique(out)
+        self._check_unique(out)
         others = [c for c in out.columns if is_system_column(c) and c not in (ROW_ID, ROW_HASH)]
         return out.select([*columns, ROW_ID, ROW_HASH, *others])
 
@@ -114,7 +118,8 @@ class RowIdentity:
         missing = [k for k in self.key if k not in frame.columns]
         if missing:
             raise StoreError(
-                f"key column {missing[0]!r} is not in the table (columns: {', '.join(data_columns(frame.columns))})",
+                f"key column {missing[0]!r} is not in the table "
+                f"(columns: {', '.join(data_columns(frame.columns))})",
                 hint="name an existing column with --key, or leave it out to use content hashes",
             )
         repeated = frame.group_by(self.key).len().filter(pl.col("len") > 1)
@@ -131,9 +136,9 @@ class RowIdentity:
     def _content_ids(self, frame: pl.DataFrame, columns: list[str]) -> pl.Series:
         content = _id128(frame, [pl.col(c) for c in columns])
         prints = frame[ROW_HASH].reinterpret(signed=False).to_numpy()
-        before = self._was_seen(prints)
+        before = _among(self._contents, prints)
         repeat = frame[ROW_HASH].is_duplicated().to_numpy() | before
-        self._remember(prints)
+        self._contents = np.union1d(self._contents, prints)
         if not repeat.any():
             return content
         numbers = []
@@ -141,36 +146,36 @@ class RowIdentity:
             seen = self._counts.get(fingerprint, 1 if earlier else 0)
             numbers.append(seen)
             self._counts[fingerprint] = seen + 1
-        pairs = pl.DataFrame({"c": content.filter(pl.Series(repeat)), "n": pl.Series(numbers, dtype=pl.Int64)})
+        pairs = pl.DataFrame(
+            {"c": content.filter(pl.Series(repeat)), "n": pl.Series(numbers, dtype=pl.Int64)}
+        )
         again = pairs.select(
             pl.when(pl.col("n") == 0).then(pl.col("c")).otherwise(_id128(pairs, [pl.col("c"), pl.col("n")]))
         )[:, 0]
         return content.scatter(np.flatnonzero(repeat), again)
 
-    def _was_seen(self, prints: np.ndarray) -> np.ndarray:
-        if not len(self._seen):
-            return np.zeros(len(prints), dtype=bool)
-        where = np.minimum(np.searchsorted(self._seen, prints), len(self._seen) - 1)
-        found: np.ndarray = self._seen[where] == prints
-        return found
-
-    def _remember(self, prints: np.ndarray) -> None:
-        self._seen = np.union1d(self._seen, prints)
-
     def _check_unique(self, frame: pl.DataFrame) -> None:
         ids = frame[ROW_ID]
         prints = ids.to_frame().select(_encoded([pl.col(ROW_ID)]).nchash.xxh3_64())[:, 0].to_numpy()
-        if ids.n_unique() != len(ids) or self._was_seen(prints).any():
+        earlier = _among(self._ids, prints)
+        if ids.n_unique() != len(ids) or earlier.any():
             repeated = (
-                ids.filter(ids.is_duplicated()).first()
-                if ids.n_unique() != len(ids)
-                else ids.to_list()[int(np.flatnonzero(self._was_seen(prints))[0])]
+                ids.filter(ids.is_duplicated()).first() if not earlier.any() else ids[int(np.argmax(earlier))]
             )
             raise StoreError(
                 f"{ROW_ID} {repeated!r} occurs more than once",
                 hint=f"a row id names one row: drop the repeated rows or the {ROW_ID} column",
             )
-        self._remember(prints)
+        self._ids = np.union1d(self._ids, prints)
+
+
+def _among(sorted_prints: np.ndarray, prints: np.ndarray) -> np.ndarray:
+    """Which of ``prints`` are in the sorted array ``sorted_prints``."""
+    if not len(sorted_prints):
+        return np.zeros(len(prints), dtype=bool)
+    where = np.minimum(np.searchsorted(sorted_prints, prints), len(sorted_prints) - 1)
+    found: np.ndarray = sorted_prints[where] == prints
+    return found
 
 
 def with_row_identity(frame: pl.DataFrame, *, key: Sequence[str] | None = None) -> pl.DataFrame:

@@ -15,7 +15,7 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
-from deltalake.transaction import AddAction, create_table_with_add_actions
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from datawheel.errors import StoreError
 
@@ -101,7 +101,7 @@ class TableStore:
                 if (path / "_delta_log").is_dir() and any((path / "_delta_log").glob("*.json")):
                     table = DeltaTable(str(path))
                     table.create_write_transaction(
-                        actions,
+                        list[AddAction | RemoveAction](actions),
                         mode="overwrite",
                         schema=DeltaSchema.from_arrow(schema),
                         commit_properties=props,
@@ -233,7 +233,7 @@ def _cast_to(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
             hint="give every batch of one commit the same columns in the same order",
         )
     try:
-        return frame.cast(dict(schema), strict=True)
+        return frame.cast(schema, strict=True)
     except pl.exceptions.PolarsError as exc:
         raise StoreError(
             f"a batch does not fit the first batch's types: {exc}", hint="cast the batches alike"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import polars as pl
 
@@ -17,6 +18,7 @@ from datawheel.lineage import (
     DatasetInfo,
     LineageGraph,
     OpenLineageEmitter,
+    SourceCatalog,
     VersionInfo,
     connect,
     migrate,
@@ -26,13 +28,13 @@ from datawheel.store import (
     BlobStore,
     DiffResult,
     ExportFormat,
+    RowIdentity,
     TableStore,
     check_dataset_name,
     check_tag,
     data_columns,
     diff_versions,
     parse_ref,
-    with_row_identity,
     write_frame,
 )
 from datawheel.workspace._config import CONFIG_FILE, STATE_DIR, config_text, find_root, load_config
@@ -75,6 +77,7 @@ class Workspace:
         sessions = session_factory(self.engine)
         self.catalog = Catalog(sessions)
         self.lineage = LineageGraph(sessions)
+        self.sources = SourceCatalog(sessions)
         self.tables = TableStore(self.state / "tables")
         self.blobs = BlobStore(self.state / "blobs")
         self.user = current_user()
@@ -131,27 +134,37 @@ class Workspace:
     def commit(
         self,
         name: str,
-        frame: pl.DataFrame,
+        frames: pl.DataFrame | Iterable[pl.DataFrame],
         *,
         key: Sequence[str] | None = None,
         message: str = "",
         execution_id: int | None = None,
     ) -> VersionInfo:
-        """Commit ``frame`` as the next version of dataset ``name``.
+        """Commit a frame, or a stream of batches, as the next version of dataset ``name``.
 
         Rows keep a ``_row_id`` they already have (read from an earlier version); new rows get
         one from the dataset's key columns, else from their content. ``_row_hash`` is always
-        recomputed. The write is atomic: if it fails, the previous version stays the latest.
+        recomputed. Batches are written as they come, so a version larger than memory can be
+        committed. The write is atomic: if it fails, the previous version stays the latest.
         """
         check_dataset_name(name)
         key = list(key) if key else list(self.catalog.dataset_key(name))
-        table = with_row_identity(frame, key=key)
-        delta_version = self.tables.write(name, table)
-        columns = {c: str(t) for c, t in table.schema.items()}
+        identity = RowIdentity(key)
+        shape: dict[str, Any] = {"rows": 0, "schema": None}
+
+        def identified() -> Iterator[pl.DataFrame]:
+            for batch in [frames] if isinstance(frames, pl.DataFrame) else frames:
+                table = identity.apply(batch)
+                shape["rows"] += table.height
+                shape["schema"] = shape["schema"] or table.schema
+                yield table
+
+        delta_version = self.tables.write(name, identified())
+        columns = {c: str(t) for c, t in shape["schema"].items()}
         return self.catalog.add_version(
             name,
             delta_version=delta_version,
-            rows=table.height,
+            rows=shape["rows"],
             columns=columns,
             key=key,
             author=self.user,

@@ -1,0 +1,197 @@
+"""JSON Lines, JSON arrays and Parquet: rows with their line or row number, misfits quarantined."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from datawheel.errors import IngestError
+from datawheel.ingest._batch import LINE, Batch, Reading, quarantine_frame
+from datawheel.ingest._conform import RAW, conform
+from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
+
+CHUNK_LINES = 200_000
+
+
+def read_jsonl(
+    path: Path,
+    *,
+    encoding: str = "auto",
+    schema: Mapping[str, pl.DataType] | None = None,
+    chunk_lines: int = CHUNK_LINES,
+) -> Reading:
+    r"""Open a JSON Lines file: one object a line, read in chunks of lines.
+
+    The columns and types come from the first chunk (declared ``schema`` types win). A line
+    that is not a JSON object, holds a field the first chunk did not have, or a value that does
+    not fit its column's type goes to the quarantine with its line number; blank lines are
+    skipped.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "events.jsonl"
+        >>> _ = p.write_text('{"id": 1, "t": "a"}\n{"id": 2, "t": \n{"id": 3, "t": "c"}\n', encoding="utf-8")
+        >>> (batch,) = read_jsonl(p).batches
+        >>> batch.frame.rows(), batch.quarantine["line"].to_list()
+        ([(1, 'a', 1), (3, 'c', 3)], [2])
+    """
+    size = _check_file(path)
+    with path.open("rb") as handle:
+        enc = detect_encoding(handle.read(1 << 20)) if encoding == "auto" else codec_name(encoding)
+    return Reading("jsonl", str(path), _jsonl_batches(path, enc, dict(schema or {}), chunk_lines), enc, size)
+
+
+def _check_file(path: Path) -> int:
+    if not path.is_file():
+        raise IngestError(f"no file {path}", hint="check the path")
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError(f"{path} is empty (0 bytes)", hint="check the file was fully written or copied")
+    return size
+
+
+def _jsonl_batches(
+    path: Path, enc: str, declared: dict[str, pl.DataType], chunk_lines: int
+) -> Iterator[Batch]:
+    schema: pl.Schema | None = None
+    line, done = 1, 0
+    with path.open("r", encoding=enc, errors="surrogateescape", newline="\n") as handle:
+        while True:
+            lines = [handle.readline() for _ in range(chunk_lines)]
+            lines = [x for x in lines if x]
+            if not lines:
+                return
+            done += sum(len(x) for x in lines)
+            rows, bad = _parse_lines(lines, line, str(path))
+            line += len(lines)
+            frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+            if schema is None:
+                schema = pl.Schema(
+                    {c: declared.get(c, t) for c, t in frame.schema.items() if c not in (LINE, RAW)}
+                )
+            frame, extra = _fit(frame, schema, str(path))
+            yield Batch(frame, pl.concat([bad, extra]).sort("line"), bytes_read=done)
+
+
+def _parse_lines(lines: list[str], first: int, file: str) -> tuple[list[dict[str, object]], pl.DataFrame]:
+    rows: list[dict[str, object]] = []
+    bad: list[tuple[int | None, str | None, str, str]] = []
+    for i, text in enumerate(lines):
+        number, stripped = first + i, text.strip()
+        if not stripped:
+            continue
+        if UNDECODABLE.search(stripped):
+            bad.append(
+                (
+                    number,
+                    file,
+                    escape_undecodable(stripped),
+                    "bytes that do not decode in the file's encoding",
+                )
+            )
+            continue
+        try:
+            value = json.loads(unicodedata.normalize("NFC", stripped))
+        except json.JSONDecodeError as exc:
+            bad.append((number, file, stripped, f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        if not isinstance(value, dict):
+            bad.append((number, file, stripped, f"not a JSON object but a {type(value).__name__}"))
+            continue
+        if any(k.startswith("_") for k in value):
+            value = {k.lstrip("_") or k: v for k, v in value.items()}
+        value[LINE] = number
+        value[RAW] = stripped
+        rows.append(value)
+    return rows, quarantine_frame(bad)
+
+
+def _fit(frame: pl.DataFrame, schema: pl.Schema, file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The frame in the schema of the first chunk; rows with unknown fields or misfits set aside."""
+    if frame.is_empty():
+        return pl.DataFrame(schema={**schema, LINE: pl.Int64()}), quarantine_frame()
+    unknown = [c for c in frame.columns if c not in schema and c not in (LINE, RAW)]
+    strays = pl.lit(False)
+    for column in unknown:
+        strays = strays | pl.col(column).is_not_null()
+    flagged = frame.with_columns(strays.alias("_stray"))
+    stray = flagged.filter(pl.col("_stray"))
+    kept = flagged.filter(~pl.col("_stray")).drop("_stray", *unknown)
+    bad = stray.select(
+        pl.col(LINE).alias("line"),
+        pl.lit(file).alias("file"),
+        pl.col(RAW).alias("raw"),
+        pl.lit(f"field(s) not in the columns read from the first lines: {', '.join(unknown)}").alias(
+            "reason"
+        ),
+    )
+    texts = {c: pl.String() for c, t in schema.items() if t != pl.String and c in kept.columns}
+    as_text = kept.with_columns(
+        [
+            pl.col(c).cast(pl.String) if kept.schema[c] != pl.String else pl.col(c)
+            for c in texts
+            if kept.schema[c] != schema[c]
+        ]
+    )
+    for column, dtype in schema.items():
+        if column not in as_text.columns:
+            as_text = as_text.with_columns(pl.lit(None, dtype).alias(column))
+    typed = {c: t for c, t in schema.items() if as_text.schema[c] == pl.String and t != pl.String}
+    good, wrong = conform(as_text, typed, file=file)
+    good = good.select([*schema.names(), LINE]).cast(schema, strict=False)
+    return good, pl.concat([bad.cast({"line": pl.Int64}), wrong])
+
+
+def read_json(path: Path, *, encoding: str = "auto") -> Reading:
+    """Open a JSON file holding an array of objects (read whole: JSON has no record boundary).
+
+    Row numbers stand in for lines. A file that is not valid JSON is an error naming its line
+    and column.
+    """
+    size = _check_file(path)
+    raw = path.read_bytes()
+    enc = detect_encoding(raw[: 1 << 20]) if encoding == "auto" else codec_name(encoding)
+    try:
+        value = json.loads(unicodedata.normalize("NFC", raw.decode(enc)))
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"{path}: bytes that are not valid {enc} at byte {exc.start}", hint="pass --encoding"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise IngestError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            hint="fix the file there, or use JSON Lines (one object a line): bad lines are then quarantined",
+        ) from exc
+    if isinstance(value, dict):
+        value = next((v for v in value.values() if isinstance(v, list)), [value])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise IngestError(f"{path} does not hold a list of objects", hint="give a JSON array of objects")
+    frame = pl.DataFrame(value, infer_schema_length=None) if value else pl.DataFrame()
+    frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE))
+    return Reading("json", str(path), [Batch(frame, bytes_read=size)], enc, size)
+
+
+def read_parquet(path: Path, *, batch_rows: int = 500_000) -> Reading:
+    """Open a Parquet file, read in batches of rows; the row number stands in for the line."""
+    size = _check_file(path)
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, ValueError) as exc:
+        raise IngestError(f"{path} is not a readable Parquet file: {exc}", hint="check the file") from exc
+    return Reading("parquet", str(path), _parquet_batches(parquet, size, batch_rows), None, size)
+
+
+def _parquet_batches(parquet: pq.ParquetFile, size: int, batch_rows: int) -> Iterator[Batch]:
+    start = 1
+    total = max(parquet.metadata.num_rows, 1)
+    for record_batch in parquet.iter_batches(batch_size=batch_rows):
+        frame = pl.DataFrame(pl.from_arrow(record_batch))
+        frame = frame.rename({c: c.lstrip("_") or c for c in frame.columns if c.startswith("_")})
+        frame = frame.with_columns(pl.int_range(start, start + frame.height, dtype=pl.Int64).alias(LINE))
+        start += frame.height
+        yield Batch(frame, bytes_read=int(size * (start - 1) / total))

@@ -1,0 +1,163 @@
+"""One entry to every reader: the source's kind is told from its name, or from its first bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import polars as pl
+
+from datawheel.errors import IngestError
+from datawheel.ingest._batch import Batch, Reading, SourceFormat
+from datawheel.ingest._excel import read_excel
+from datawheel.ingest._folder import read_folder
+from datawheel.ingest._json import read_json, read_jsonl, read_parquet
+from datawheel.ingest._sql import read_sql
+from datawheel.ingest._text import QuoteChar, read_delimited
+
+_SUFFIXES: dict[str, SourceFormat] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".xls": "excel",
+    ".ods": "excel",
+}
+_BINARY = {b"PAR1": "parquet", b"PK\x03\x04": "excel"}
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a source; each reader takes the options that apply to it.
+
+    ``columns`` names (or renames, in order) the columns; ``schema`` declares column types
+    (others are inferred); ``null_values`` are read as null; ``trim`` strips spaces around text
+    fields; ``query`` makes the source a database URL; ``pattern`` parses a folder's paths;
+    ``sheet`` picks a spreadsheet's sheet.
+    """
+
+    separator: str | None = None
+    has_header: bool | None = None
+    columns: tuple[str, ...] | None = None
+    quote_char: QuoteChar = "auto"
+    encoding: str = "auto"
+    null_values: tuple[str, ...] = ()
+    trim: bool = False
+    schema: dict[str, pl.DataType] = field(default_factory=dict)
+    query: str | None = None
+    pattern: str | None = None
+    sheet: str | None = None
+
+
+def detect_format(location: str | Path, *, query: str | None = None) -> SourceFormat:
+    """The kind of a source: a query, a folder, a file's suffix, else its first bytes.
+
+    Example:
+        >>> detect_format("data/train.tsv"), detect_format("sqlite:///x.db", query="SELECT 1")
+        ('tsv', 'sql')
+    """
+    if query is not None:
+        return "sql"
+    path = Path(location)
+    if path.is_dir():
+        return "files"
+    found = _SUFFIXES.get(path.suffix.lower())
+    if found is not None:
+        return found
+    if not path.is_file():
+        raise IngestError(f"no file or folder {path}", hint="check the path")
+    return _sniff(path)
+
+
+def _sniff(path: Path) -> SourceFormat:
+    with path.open("rb") as handle:
+        head = handle.read(64 << 10)
+    for magic, kind in _BINARY.items():
+        if head.startswith(magic):
+            return kind  # type: ignore[return-value]
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"{"):
+        return "jsonl"
+    if text.startswith(b"["):
+        return "json"
+    lines = head.split(b"\n")[:50]
+    return "tsv" if sum(line.count(b"\t") for line in lines) >= len(lines) - 1 > 0 else "csv"
+
+
+def open_source(
+    location: str | Path,
+    *,
+    format: SourceFormat | None = None,
+    options: ReadOptions | None = None,
+    put_blob: Callable[[Path], str] | None = None,
+) -> Reading:
+    r"""Open any source datawheel reads: CSV, TSV, JSON, JSON Lines, Parquet, Excel, SQL, folders.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "SMSSpam"
+        >>> _ = p.write_text("ham\tsee you\nspam\tWIN now\n", encoding="utf-8")
+        >>> reading = open_source(p, options=ReadOptions(has_header=False, columns=("label", "text")))
+        >>> reading.format, [b.frame.rows() for b in reading.batches]
+        ('tsv', [[('ham', 'see you', 1), ('spam', 'WIN now', 2)]])
+    """
+    opts = options or ReadOptions()
+    kind = format or detect_format(location, query=opts.query)
+    if kind == "sql":
+        if opts.query is None:
+            raise IngestError(
+                "a SQL source needs a query", hint="pass --query 'SELECT …' with the database URL"
+            )
+        return _renamed(read_sql(str(location), opts.query), opts.columns)
+    path = Path(location)
+    if kind in ("csv", "tsv"):
+        return read_delimited(
+            path,
+            format=kind,
+            separator=opts.separator,
+            has_header=opts.has_header,
+            columns=opts.columns,
+            quote_char=opts.quote_char,
+            encoding=opts.encoding,
+            null_values=opts.null_values,
+            trim=opts.trim,
+            schema=opts.schema,
+        )
+    if kind == "jsonl":
+        return _renamed(read_jsonl(path, encoding=opts.encoding, schema=opts.schema), opts.columns)
+    if kind == "json":
+        return _renamed(read_json(path, encoding=opts.encoding), opts.columns)
+    if kind == "parquet":
+        return _renamed(read_parquet(path), opts.columns)
+    if kind == "excel":
+        return _renamed(
+            read_excel(path, sheet=opts.sheet, has_header=opts.has_header is not False), opts.columns
+        )
+    if put_blob is None:
+        raise IngestError("reading a folder of files needs a blob store", hint="ingest it into a workspace")
+    return read_folder(path, pattern=opts.pattern, put_blob=put_blob)
+
+
+def _renamed(reading: Reading, columns: tuple[str, ...] | None) -> Reading:
+    if not columns:
+        return reading
+
+    def batches(source: Iterable[Batch]) -> Iterator[Batch]:
+        for batch in source:
+            data = [c for c in batch.frame.columns if not c.startswith("_")]
+            if len(data) != len(columns):
+                raise IngestError(
+                    f"{reading.location} has {len(data)} columns ({', '.join(data)}) "
+                    f"but --columns names {len(columns)}",
+                    hint="give one name per column, in order",
+                )
+            yield replace(batch, frame=batch.frame.rename(dict(zip(data, columns, strict=True))))
+
+    return replace(reading, batches=batches(reading.batches))

@@ -1,0 +1,205 @@
+"""CSV and TSV reading on real files and on hand-made bad ones."""
+
+import codecs
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datawheel.errors import IngestError
+from datawheel.ingest import LINE, read_delimited
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+def read_all(path: Path, **kwargs: object) -> tuple[pl.DataFrame, pl.DataFrame, str | None]:
+    reading = read_delimited(path, **kwargs)  # type: ignore[arg-type]
+    batches = list(reading.batches)
+    frame = pl.concat([b.frame for b in batches], how="vertical_relaxed")
+    return frame, pl.concat([b.quarantine for b in batches]), reading.encoding
+
+
+def test_sms_tsv_without_header_or_quoting(sms_file: Path) -> None:
+    frame, bad, encoding = read_all(sms_file, format="tsv", columns=["label", "text"])
+    assert (frame.height, bad.height, encoding) == (5574, 0, "utf-8")
+    assert frame["label"].value_counts().sort("label").rows() == [("ham", 4827), ("spam", 747)]
+    assert frame[LINE].to_list() == list(range(1, 5575))
+    raw = sms_file.read_text(encoding="utf-8").splitlines()
+    assert raw[99].split("\t", 1)[1] == frame.filter(pl.col(LINE) == 100)["text"][0]
+    assert frame["text"].str.contains('"').any()  # quotes are text in TSV
+
+
+def test_adult_csv_without_header_with_question_marks() -> None:
+    path = DATA / "adult" / "adult_head1000.data"
+    frame, bad, _ = read_all(path, trim=True, null_values=["?"])
+    assert (frame.height, bad.height) == (1000, 0)
+    assert frame.columns[:3] == ["column_1", "column_2", "column_3"]
+    assert frame.schema["column_1"] == pl.Int64
+    assert frame.row(0)[:2] == (39, "State-gov")
+    lines_with_missing = sum("?" in line for line in path.read_text().splitlines())
+    assert frame.filter(pl.any_horizontal(pl.exclude(LINE).is_null())).height == lines_with_missing
+
+
+def test_korean_tsv_with_header() -> None:
+    frame, bad, encoding = read_all(DATA / "korean_hate_speech" / "labeled_train_head300.tsv", format="tsv")
+    assert (frame.height, bad.height, encoding) == (300, 0, "utf-8")
+    assert frame.columns == ["comments", "contain_gender_bias", "bias", "hate", LINE]
+    assert frame.schema["contain_gender_bias"] == pl.Boolean
+    assert frame[LINE][0] == 2
+    assert set(frame["hate"]) <= {"hate", "offensive", "none"}
+
+
+@pytest.mark.parametrize(
+    ("content", "kwargs", "rows", "quarantined"),
+    [
+        # wrong column count on line 3 (too many) and line 5 (too few)
+        (
+            b"a,b\n1,2\n3,4,5\n6,7\n8\n",
+            {},
+            [(1, 2, 2), (6, 7, 4)],
+            [(3, "expected 2 fields, found 3"), (5, "expected 2 fields, found 1")],
+        ),
+        # a header and nothing else
+        (b"a,b\n", {"has_header": True}, [], []),
+        # blank lines are skipped, line numbers keep counting
+        (b"a,b\n1,2\n\n3,4\n", {}, [(1, 2, 2), (3, 4, 4)], []),
+        # quoted fields with separators and newlines inside
+        (
+            b'a,b\n1,"x, y"\n2,"multi\nline"\n3,"z"\n',
+            {},
+            [(1, "x, y", 2), (2, "multi\nline", 3), (3, "z", 5)],
+            [],
+        ),
+        # a declared type that a value does not fit
+        (
+            b"id,n\n1,5\n2,five\n",
+            {"schema": {"n": pl.Int64()}},
+            [(1, 5, 2)],
+            [(3, "column 'n': 'five' is not int")],
+        ),
+    ],
+)
+def test_bad_and_odd_files(
+    tmp_path: Path,
+    content: bytes,
+    kwargs: dict[str, object],
+    rows: list[tuple[object, ...]],
+    quarantined: list[tuple[int, str]],
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(content)
+    frame, bad, _ = read_all(path, **kwargs)
+    assert frame.rows() == rows
+    assert bad.select("line", "reason").rows() == quarantined
+    assert bad["file"].to_list() == [str(path)] * len(quarantined)
+
+
+def test_invalid_utf8_bytes_are_quarantined_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "bytes.csv"
+    path.write_bytes(b"name,city\nAnn,caf\xc3\xa9\nBo,b\xffd\nCy,Z\xc3\xbcrich\n")
+    frame, bad, encoding = read_all(path)
+    assert encoding == "utf-8"
+    assert frame.select("name", "city").rows() == [("Ann", "café"), ("Cy", "Zürich")]
+    assert bad.row(0) == (
+        3,
+        str(path),
+        "Bo,b\\xffd",
+        "bytes that do not decode in the file's encoding, at character 5",
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix", "expected"),
+    [
+        ("cp949", b"", "cp949"),
+        ("utf-16", b"", "utf-16"),
+        ("utf-8", codecs.BOM_UTF8, "utf-8-sig"),
+        ("latin-1", b"", None),
+    ],
+)
+def test_encodings_detected(tmp_path: Path, encoding: str, prefix: bytes, expected: str | None) -> None:
+    text = (
+        "이름,도시\n김민수,서울\n박지은,부산\n"
+        if encoding != "latin-1"
+        else "nom,ville\nRenée,Besançon\nAndré,Orléans\n"
+    )
+    path = tmp_path / "t.csv"
+    path.write_bytes(prefix + text.encode(encoding))
+    frame, bad, found = read_all(path)
+    if expected is not None:
+        assert found == expected
+    assert bad.height == 0
+    assert frame.drop(LINE).rows() == [tuple(line.split(",")) for line in text.splitlines()[1:]]
+
+
+def test_explicit_encoding_and_unknown_one(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes("a,b\nx,\uac00\n".encode("cp949"))
+    frame, _, found = read_all(path, encoding="EUC-KR")
+    assert (found, frame["b"][0]) == ("euc_kr", "\uac00")
+    with pytest.raises(IngestError, match="unknown text encoding 'klingon'"):
+        read_delimited(path, encoding="klingon")
+
+
+def test_text_is_normalised_to_nfc(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("word\ncafe\u0301\n", encoding="utf-8")  # e + combining acute
+    frame, _, _ = read_all(path, has_header=True)
+    assert frame["word"][0] == "caf\u00e9"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", r"is empty \(0 bytes\)"),
+        ("blank.csv", b"\n\n", "has no lines of data"),
+        ("absent.csv", None, "no file"),
+    ],
+)
+def test_unreadable_files(tmp_path: Path, name: str, content: bytes | None, message: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(IngestError, match=message) as info:
+        read_delimited(path)
+    assert info.value.hint
+
+
+def test_reserved_and_repeated_header_names(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("_id,name,name\n1,a,b\n", encoding="utf-8")
+    frame, _, _ = read_all(path, has_header=True)
+    assert frame.columns == ["id", "name", "name_2", LINE]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(-999, 999), st.text('abc ,"\n\u00e9', max_size=6)), min_size=1, max_size=40
+    ),
+    chunk=st.integers(16, 200),
+)
+def test_any_chunk_size_gives_the_same_rows(tmp_path: Path, rows: list[tuple[int, str]], chunk: int) -> None:
+    frame = pl.DataFrame(rows, schema={"n": pl.Int64, "s": pl.String}, orient="row")
+    path = tmp_path / "t.csv"
+    frame.write_csv(path)
+    whole, bad_whole, _ = read_all(path, schema={"n": pl.Int64(), "s": pl.String()})
+    pieces, bad_pieces, _ = read_all(path, schema={"n": pl.Int64(), "s": pl.String()}, chunk_bytes=chunk)
+    assert bad_whole.height == bad_pieces.height == 0
+    assert pieces.equals(whole)
+    expected = frame.with_columns(pl.when(pl.col("s") == "").then(None).otherwise(pl.col("s")).alias("s"))
+    assert whole.drop(LINE).equals(expected)
+
+
+def test_fast_and_exact_paths_agree(tmp_path: Path) -> None:
+    clean = tmp_path / "clean.csv"
+    clean.write_text(
+        "id,x,when\n" + "".join(f"{i},{i * 0.5},2024-01-{i % 28 + 1:02d}\n" for i in range(500)),
+        encoding="utf-8",
+    )
+    fast, _, _ = read_all(clean)
+    exact, _, _ = read_all(clean, trim=True)  # trimming takes the exact path
+    assert fast.equals(exact)
+    assert fast.schema["when"] == pl.Date
