@@ -248,3 +248,11 @@ def test_meta_clash(workspace: Workspace, tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="--meta a names a column the source already has"):
         ingest(workspace, path, name="t", meta={"a": "x"})
     assert workspace.datasets() == []
+
+
+def test_header_only_file_gives_an_empty_version(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("id,name\n", encoding="utf-8")
+    report = ingest(workspace, path, name="t")
+    assert (report.rows, report.rows_read, report.quarantined) == (0, 0, 0)
+    assert data_columns(workspace.read("t").columns) == ["id", "name"]

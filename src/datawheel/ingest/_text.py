@@ -19,10 +19,11 @@ from datawheel.ingest._batch import LINE, Batch, Reading, quarantine_frame
 from datawheel.ingest._conform import RAW, conform, infer_types
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
-CHUNK_BYTES = 32 << 20
+CHUNK_BYTES = 64 << 20
 SAMPLE_BYTES = 1 << 20
 _ABSENT = ("\x1f", "\x1e", "\x1d", "\x1c", "\x07")
 _SEPARATORS = (",", ";", "\t", "|")
+_NAME_LIKE = re.compile(r"^[^\W\d][\w .\-]*$")
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 QuoteChar = str | None | Literal["auto"]
@@ -184,13 +185,16 @@ def _sniff_separator(lines: list[str]) -> str:
 def _looks_like_header(rows: list[list[str]]) -> bool:
     """Whether the first row names the columns rather than holding data.
 
-    Its cells must be distinct, non-empty and not numbers. Then it is a header if some column
+    Its cells must be distinct, non-empty and not numbers (a lone line must moreover look like
+    names: a letter first, then letters, digits, spaces, '.', '-' or '_'). Then it is a header if some column
     below holds typed values (numbers, booleans, dates) that its first cell is not, or else if
     none of its cells recurs in its column below.
     """
     first, rest = rows[0], rows[1:]
-    if not rest or any(not c.strip() or _NUMBER.match(c) for c in first) or len(set(first)) < len(first):
+    if any(not c.strip() or _NUMBER.match(c) for c in first) or len(set(first)) < len(first):
         return False
+    if not rest:  # a lone line of names is taken for the header of an empty table
+        return all(_NAME_LIKE.match(c.strip()) for c in first)
     for i, cell in enumerate(first):
         below = [r[i] for r in rest if len(r) > i and r[i].strip()]
         if below and _typed(below) and not _typed([cell]):
@@ -224,19 +228,59 @@ def _clean_names(names: Sequence[str]) -> tuple[list[str], dict[str, str]]:
 def _batches(path: Path, enc: str, dialect: Dialect, options: _Options, chunk_bytes: int) -> Iterator[Batch]:
     line = 1
     first = True
-    for text, done in _chunks(path, enc, dialect.quote, chunk_bytes):
+    header_bytes = _header_length(path, enc) if dialect.header and enc in ("utf-8", "utf-8-sig") else 0
+    for chunk in _chunks(path, enc, dialect.quote, chunk_bytes, header_bytes=header_bytes):
         if first and dialect.header:
-            cut = text.find("\n")
-            text = "" if cut < 0 else text[cut + 1 :]
+            if not header_bytes:
+                _drop_first_line(chunk)
             line += 1
         if first:
-            options.types = _sample_types(text, line, dialect, options, str(path))
+            options.types = _sample_types(_sample_text(chunk), line, dialect, options, str(path))
             first = False
-        batch = _read_fast(text, line, dialect, options) or _read_exactly(
-            text, line, dialect, options, str(path)
-        )
-        line += text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-        yield Batch(batch[0], batch[1], bytes_read=done)
+        fast = _read_fast(chunk, line, dialect, options)
+        batch = fast or _read_exactly(chunk.text, line, dialect, options, str(path))
+        line += _line_count(chunk)
+        yield Batch(batch[0], batch[1], bytes_read=chunk.done)
+    if first:  # a header and nothing else: no rows, but the columns
+        types = {c: options.declared.get(c, pl.String()) for c in dialect.columns}
+        yield Batch(pl.DataFrame(schema={**types, LINE: pl.Int64()}), bytes_read=path.stat().st_size)
+
+
+def _sample_text(chunk: _Chunk) -> str:
+    """The first part of a chunk, decoded, for inferring types (the whole chunk if not UTF-8)."""
+    if chunk.raw is None or len(chunk.raw) <= SAMPLE_BYTES * 4:
+        return chunk.text
+    head = chunk.raw[: SAMPLE_BYTES * 4]
+    return _unix(head[: head.rfind(b"\n") + 1].decode("utf-8", errors="surrogateescape"))
+
+
+def _header_length(path: Path, enc: str) -> int:
+    """Bytes of a UTF-8 file's header line, newline included (after a BOM)."""
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    if enc == "utf-8-sig":
+        head = head[3:]
+    cut = head.find(b"\n")
+    return len(head) if cut < 0 else cut + 1
+
+
+def _drop_first_line(chunk: _Chunk) -> None:
+    if chunk.raw is not None:
+        cut = chunk.raw.find(b"\n")
+        chunk.raw = b"" if cut < 0 else chunk.raw[cut + 1 :]
+        chunk._text = None
+    else:
+        text = chunk.text
+        cut = text.find("\n")
+        chunk._text = "" if cut < 0 else text[cut + 1 :]
+
+
+def _line_count(chunk: _Chunk) -> int:
+    if chunk.raw is not None:
+        data = chunk.raw
+        return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    text = chunk.text
+    return text.count("\n") + (0 if text.endswith("\n") or not text else 1)
 
 
 def _sample_types(
@@ -255,35 +299,32 @@ def _sample_types(
 
 
 def _read_fast(
-    text: str, line: int, dialect: Dialect, options: _Options
+    chunk: _Chunk, line: int, dialect: Dialect, options: _Options
 ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """The chunk parsed typed by Polars in one pass, when byte counts prove every row sound; else None.
 
     Polars raises on a row with too many fields or a value that does not fit its type, and
     fills a row with too few fields with nulls; so if it raises nothing and the chunk holds
     exactly (width - 1) separators a line, every row has the right width. Quotes, blank lines,
-    undecodable bytes, non-NFC text or trimming send the chunk to the exact path instead.
+    bytes that do not decode, non-NFC text or trimming send the chunk to the exact path.
     """
-    sep, width = dialect.separator, len(dialect.columns)
-    if (
-        not text
-        or options.trim
-        or (dialect.quote is not None and dialect.quote in text)
-        or "\n\n" in text
-        or text.startswith("\n")
-        or UNDECODABLE.search(text)
-        or not unicodedata.is_normalized("NFC", text)
-    ):
+    data = _fast_bytes(chunk)
+    if data is None or not data or options.trim:
         return None
-    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if text.count(sep) != (width - 1) * lines:
+    sep = dialect.separator.encode("utf-8")
+    if (dialect.quote is not None and dialect.quote.encode("utf-8") in data) or b"\n\n" in data:
+        return None
+    if data.startswith((b"\n", b"\r\n")) or b"\n\r\n" in data:
+        return None
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if data.count(sep) != (len(dialect.columns) - 1) * lines:
         return None
     assert options.types is not None
     try:
         frame = pl.read_csv(
-            text.encode("utf-8"),
+            data,
             has_header=False,
-            separator=sep,
+            separator=dialect.separator,
             quote_char=None,
             schema={c: options.types[c] for c in dialect.columns},
             null_values=list(options.null_values) or None,
@@ -297,6 +338,16 @@ def _read_fast(
     return frame.with_columns(numbers), quarantine_frame()
 
 
+def _fast_bytes(chunk: _Chunk) -> bytes | None:
+    """UTF-8 bytes of the chunk in NFC, when they can be had cheaply; None otherwise."""
+    if chunk.raw is not None and chunk.raw.isascii():
+        return chunk.raw  # ASCII is UTF-8, and already NFC
+    text = chunk.text
+    if not chunk.clean or not unicodedata.is_normalized("NFC", text):
+        return None
+    return chunk.raw if chunk.raw is not None and "\r" not in text else text.encode("utf-8")
+
+
 def _read_exactly(
     text: str, line: int, dialect: Dialect, options: _Options, file: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -307,32 +358,93 @@ def _read_exactly(
     return good, pl.concat([bad, wrong]).sort("line")
 
 
-def _chunks(path: Path, enc: str, quote: str | None, chunk_bytes: int) -> Iterator[tuple[str, int]]:
-    """Decoded text cut at record boundaries (a newline outside quotes), and bytes read so far."""
-    errors = "strict" if enc.startswith("utf-16") else "surrogateescape"
-    decoder = codecs.getincrementaldecoder(enc)(errors=errors)
-    carry, done = "", 0
+@dataclass
+class _Chunk:
+    """Whole records of the file: as bytes (UTF-8 files) and/or text, and progress so far."""
+
+    done: int
+    raw: bytes | None = None
+    _text: str | None = None
+    clean: bool = True  # every byte decoded (so the text holds no escaped bytes)
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            assert self.raw is not None
+            try:
+                self._text = self.raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self._text, self.clean = self.raw.decode("utf-8", errors="surrogateescape"), False
+            self._text = _unix(self._text)
+        return self._text
+
+
+def _chunks(
+    path: Path, enc: str, quote: str | None, chunk_bytes: int, *, header_bytes: int = 0
+) -> Iterator[_Chunk]:
+    """The file cut into whole records (at a newline outside quotes), one chunk at a time.
+
+    UTF-8 files are cut as bytes (a newline byte never sits inside a UTF-8 character), so a
+    chunk of plain ASCII reaches Polars without being decoded at all; their first
+    ``header_bytes`` (the header line) are skipped. Other encodings are
+    decoded strictly until a byte fails; from there on undecodable bytes are kept as lone
+    surrogates (``surrogateescape``), which the parser finds and quarantines line by line.
+    """
+    if enc in ("utf-8", "utf-8-sig"):
+        yield from _utf8_chunks(
+            path, quote, chunk_bytes, skip=(3 if enc == "utf-8-sig" else 0) + header_bytes
+        )
+        return
+    decoder = codecs.getincrementaldecoder(enc)(errors="strict")
+    clean, carry, done = True, "", 0
     with path.open("rb") as handle:
         while True:
             data = handle.read(chunk_bytes)
             done += len(data)
             try:
-                text = carry + decoder.decode(data, final=not data)
+                decoded = decoder.decode(data, final=not data)
             except UnicodeDecodeError as exc:
-                raise IngestError(
-                    f"{path}: bytes that are not valid {enc} near byte {done - len(data) + exc.start}",
-                    hint="pass the right --encoding",
-                ) from exc
+                if enc.startswith("utf-16"):
+                    raise IngestError(
+                        f"{path}: bytes that are not valid {enc} near byte {done - len(data) + exc.start}",
+                        hint="pass the right --encoding",
+                    ) from exc
+                pending, _ = decoder.getstate()
+                decoder = codecs.getincrementaldecoder(enc)(errors="surrogateescape")
+                decoded = decoder.decode(pending + data, final=not data)
+                clean = False
+            text = carry + decoded
             if not data:
                 if text:
-                    yield _unix(text), done
+                    yield _Chunk(done, _text=_unix(text), clean=clean)
                 return
             cut = _boundary(text, quote)
             if cut >= 0:
-                yield _unix(text[: cut + 1]), done
+                yield _Chunk(done, _text=_unix(text[: cut + 1]), clean=clean)
                 carry = text[cut + 1 :]
             else:
                 carry = text
+
+
+def _utf8_chunks(path: Path, quote: str | None, chunk_bytes: int, *, skip: int) -> Iterator[_Chunk]:
+    quote_byte = quote.encode("utf-8") if quote else None
+    with path.open("rb") as handle:
+        position = skip
+        while True:
+            handle.seek(position)
+            data = handle.read(chunk_bytes)
+            if len(data) < chunk_bytes:  # the rest of the file
+                if data:
+                    yield _Chunk(position + len(data), raw=data)
+                return
+            cut = data.rfind(b"\n")
+            while quote_byte is not None and cut >= 0 and data.count(quote_byte, 0, cut) % 2:
+                cut = data.rfind(b"\n", 0, cut)
+            if cut < 0:  # one record longer than a chunk: read more at once
+                chunk_bytes *= 2
+                continue
+            yield _Chunk(position + cut + 1, raw=data if cut == len(data) - 1 else data[: cut + 1])
+            position += cut + 1
 
 
 def _unix(text: str) -> str:

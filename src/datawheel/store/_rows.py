@@ -26,6 +26,7 @@ from datawheel.errors import StoreError
 ROW_ID = "_row_id"
 ROW_HASH = "_row_hash"
 SOURCE = "_source"
+_SECOND_HALF = "_id_second_half"
 
 
 def is_system_column(name: str) -> bool:
@@ -43,16 +44,21 @@ def _encoded(exprs: Sequence[pl.Expr]) -> plh.HExpr:
 
 
 def _id128(frame: pl.DataFrame, exprs: Sequence[pl.Expr]) -> pl.Series:
-    """128-bit ids as hex: two seeded xxh3 hashes packed into 16 bytes, without a Python loop."""
+    """128-bit ids as hex: two seeded xxh3 hashes (seeds 0 and 1) of the encoded rows."""
     encoded = _encoded(exprs)
     halves = frame.select(
         encoded.nchash.xxh3_64(seed=0).alias("a"), encoded.nchash.xxh3_64(seed=1).alias("b")
     )
-    packed = np.empty((frame.height, 2), dtype=">u8")
-    packed[:, 0] = halves["a"].to_numpy()
-    packed[:, 1] = halves["b"].to_numpy()
+    return _pack(halves["a"], halves["b"])
+
+
+def _pack(first: pl.Series, second: pl.Series) -> pl.Series:
+    """Two unsigned 64-bit halves as 32 hex characters, without a Python loop."""
+    packed = np.empty((len(first), 2), dtype=">u8")
+    packed[:, 0] = first.to_numpy()
+    packed[:, 1] = second.to_numpy()
     raw = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(16), frame.height, [None, pa.py_buffer(packed.tobytes())]
+        pa.binary(16), len(first), [None, pa.py_buffer(packed.tobytes())]
     )
     series = pl.Series(ROW_ID, raw).cast(pl.Binary).bin.encode("hex")
     assert isinstance(series, pl.Series)
@@ -88,8 +94,8 @@ class RowIdentity:
 
     def __init__(self, key: Sequence[str] | None = None) -> None:
         self.key = list(key or [])
-        self._contents = np.empty(0, dtype=np.uint64)  # sorted fingerprints of every content so far
-        self._ids = np.empty(0, dtype=np.uint64)  # sorted fingerprints of every id so far
+        self._contents = FingerprintSet()  # every content so far
+        self._ids = FingerprintSet()  # every id given or kept so far (keys and kept ids only)
         self._counts: dict[int, int] = {}  # occurrences so far, for contents seen more than once
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -100,7 +106,11 @@ class RowIdentity:
                 "the table has no data columns",
                 hint="commit a table with at least one column whose name does not start with '_'",
             )
-        out = frame.with_columns(row_hash_expr(columns).alias(ROW_HASH))
+        encoded = _encoded([pl.col(c) for c in columns])
+        out = frame.with_columns(  # both 64-bit halves in one pass over the encoded rows
+            encoded.nchash.xxh3_64(seed=0).reinterpret(signed=True).alias(ROW_HASH),
+            encoded.nchash.xxh3_64(seed=1).alias(_SECOND_HALF),
+        )
         kept = out[ROW_ID].cast(pl.String) if ROW_ID in out.columns else None
         content = self._content_ids(out, columns)  # also counts repeats, kept rows included
         if kept is not None and kept.null_count() == 0:
@@ -110,8 +120,9 @@ class RowIdentity:
         else:
             ids = content if kept is None else kept.fill_null(content)
         out = out.with_columns(ids.alias(ROW_ID))
-        self._check_unique(out)
-        others = [c for c in out.columns if is_system_column(c) and c not in (ROW_ID, ROW_HASH)]
+        if self.key or kept is not None:  # content ids are unique by construction
+            self._check_unique(out)
+        others = [c for c in out.columns if is_system_column(c) and c not in (ROW_ID, ROW_HASH, _SECOND_HALF)]
         return out.select([*columns, ROW_ID, ROW_HASH, *others])
 
     def _key_ids(self, frame: pl.DataFrame) -> pl.Series:
@@ -134,11 +145,11 @@ class RowIdentity:
         return _id128(frame, [pl.col(k) for k in self.key])
 
     def _content_ids(self, frame: pl.DataFrame, columns: list[str]) -> pl.Series:
-        content = _id128(frame, [pl.col(c) for c in columns])
+        content = _pack(frame[ROW_HASH].reinterpret(signed=False), frame[_SECOND_HALF])
         prints = frame[ROW_HASH].reinterpret(signed=False).to_numpy()
-        before = _among(self._contents, prints)
+        before = self._contents.contains(prints)
         repeat = frame[ROW_HASH].is_duplicated().to_numpy() | before
-        self._contents = np.union1d(self._contents, prints)
+        self._contents.add(prints)
         if not repeat.any():
             return content
         numbers = []
@@ -157,7 +168,7 @@ class RowIdentity:
     def _check_unique(self, frame: pl.DataFrame) -> None:
         ids = frame[ROW_ID]
         prints = ids.to_frame().select(_encoded([pl.col(ROW_ID)]).nchash.xxh3_64())[:, 0].to_numpy()
-        earlier = _among(self._ids, prints)
+        earlier = self._ids.contains(prints)
         if ids.n_unique() != len(ids) or earlier.any():
             repeated = (
                 ids.filter(ids.is_duplicated()).first() if not earlier.any() else ids[int(np.argmax(earlier))]
@@ -166,16 +177,71 @@ class RowIdentity:
                 f"{ROW_ID} {repeated!r} occurs more than once",
                 hint=f"a row id names one row: drop the repeated rows or the {ROW_ID} column",
             )
-        self._ids = np.union1d(self._ids, prints)
+        self._ids.add(prints)
 
 
-def _among(sorted_prints: np.ndarray, prints: np.ndarray) -> np.ndarray:
-    """Which of ``prints`` are in the sorted array ``sorted_prints``."""
-    if not len(sorted_prints):
-        return np.zeros(len(prints), dtype=bool)
-    where = np.minimum(np.searchsorted(sorted_prints, prints), len(sorted_prints) - 1)
-    found: np.ndarray = sorted_prints[where] == prints
-    return found
+class FingerprintSet:
+    """A set of 64-bit fingerprints, for batches of millions: 8 bytes a member, plus a bitmap.
+
+    Members are kept as sorted chunks, one per batch added (adding only sorts the batch). A
+    bitmap of a few bits per member answers "not a member" for almost every new fingerprint;
+    only the few it cannot rule out are looked up in the chunks.
+
+    Example:
+        >>> seen = FingerprintSet()
+        >>> seen.add(np.array([5, 9], dtype=np.uint64))
+        >>> seen.contains(np.array([9, 4], dtype=np.uint64)).tolist()
+        [True, False]
+    """
+
+    _MIN_BITS = 1 << 16
+    _BITS_PER_MEMBER = 16
+
+    def __init__(self) -> None:
+        self._chunks: list[np.ndarray] = []
+        self._size = 0
+        self._bits = self._MIN_BITS
+        self._bitmap = np.zeros(self._bits // 8, dtype=np.uint8)
+
+    def contains(self, prints: np.ndarray) -> np.ndarray:
+        """Which of ``prints`` are members."""
+        found = np.zeros(len(prints), dtype=bool)
+        if not self._size:
+            return found
+        slots = prints & np.uint64(self._bits - 1)
+        maybe = np.flatnonzero(
+            (self._bitmap[slots >> np.uint64(3)] >> (slots & np.uint64(7)).astype(np.uint8)) & 1
+        )
+        if len(maybe):
+            candidates = prints[maybe]
+            hit = np.zeros(len(maybe), dtype=bool)
+            for chunk in self._chunks:
+                where = np.minimum(np.searchsorted(chunk, candidates), len(chunk) - 1)
+                hit |= chunk[where] == candidates
+            found[maybe] = hit
+        return found
+
+    def add(self, prints: np.ndarray) -> None:
+        """Make ``prints`` members."""
+        if not len(prints):
+            return
+        self._chunks.append(np.sort(prints))
+        self._size += len(prints)
+        if len(self._chunks) > 16:  # few chunks keep look-ups cheap; merging sorted runs is linear
+            self._chunks = [np.sort(np.concatenate(self._chunks), kind="stable")]
+        if self._size * self._BITS_PER_MEMBER > self._bits:
+            self._bits = 1 << int(self._size * self._BITS_PER_MEMBER * 2).bit_length()
+            self._bitmap = np.zeros(self._bits // 8, dtype=np.uint8)
+            for chunk in self._chunks:
+                self._mark(chunk)
+        else:
+            self._mark(prints)
+
+    def _mark(self, prints: np.ndarray) -> None:
+        slots = prints & np.uint64(self._bits - 1)
+        np.bitwise_or.at(
+            self._bitmap, slots >> np.uint64(3), np.left_shift(1, slots & np.uint64(7)).astype(np.uint8)
+        )
 
 
 def with_row_identity(frame: pl.DataFrame, *, key: Sequence[str] | None = None) -> pl.DataFrame:
