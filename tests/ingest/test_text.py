@@ -203,3 +203,16 @@ def test_fast_and_exact_paths_agree(tmp_path: Path) -> None:
     exact, _, _ = read_all(clean, trim=True)  # trimming takes the exact path
     assert fast.equals(exact)
     assert fast.schema["when"] == pl.Date
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_blank_lines_and_crlf_on_the_fast_path(tmp_path: Path, ending: str) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(ending.join(["a,b", "1,x", "", "2,y", "3,z"]).encode() + ending.encode())
+    frame, bad, _ = read_all(path)
+    assert frame.rows() == [(1, "x", 2), (2, "y", 4), (3, "z", 5)]
+    assert bad.height == 0
+    single = tmp_path / "one.csv"
+    single.write_bytes(ending.join(["a", "1", "", "2"]).encode() + ending.encode())
+    frame, _, _ = read_all(single)
+    assert frame.rows() == [(1, 2), (2, 4)]

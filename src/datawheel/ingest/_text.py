@@ -311,18 +311,20 @@ def _read_fast(
     data = _fast_bytes(chunk)
     if data is None or not data or options.trim:
         return None
-    sep = dialect.separator.encode("utf-8")
-    if (dialect.quote is not None and dialect.quote.encode("utf-8") in data) or b"\n\n" in data:
+    sep, width = dialect.separator.encode("utf-8"), len(dialect.columns)
+    if dialect.quote is not None and dialect.quote.encode("utf-8") in data:
         return None
-    if data.startswith((b"\n", b"\r\n")) or b"\n\r\n" in data:
+    # With two columns or more a blank line has no separator, so the count below rules it out;
+    # with one, look for blank lines outright.
+    if width == 1 and (data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data):
         return None
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if data.count(sep) != (len(dialect.columns) - 1) * lines:
+    if data.count(sep) != (width - 1) * lines:
         return None
     assert options.types is not None
     try:
         frame = pl.read_csv(
-            data,
+            io.BytesIO(data),
             has_header=False,
             separator=dialect.separator,
             quote_char=None,
