@@ -2,6 +2,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -9,14 +10,10 @@ import pytest
 import sqlalchemy as sa
 import typer
 
-from datawheel.cli import app, main
+from datawheel.cli import app
 from datawheel.workspace import Workspace
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+Run = Callable[..., tuple[int, str, str]]  # the `run` fixture of conftest.py
 
 
 def _ingest_sms(path: Path) -> list[str]:
@@ -24,80 +21,70 @@ def _ingest_sms(path: Path) -> list[str]:
 
 
 @pytest.fixture
-def ws_dir(tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "ws"
-    Workspace.init(root, database_url=database_url).close()
-    monkeypatch.chdir(root)
-    return root
-
-
-@pytest.fixture
-def sms_ws(ws_dir: Path, sms_file: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    code, _, _ = run(capsys, *_ingest_sms(sms_file))
+def sms_ws(ws_dir: Path, sms_file: Path, run: Run) -> Path:
+    code, _, _ = run(*_ingest_sms(sms_file))
     assert code == 0
     return ws_dir
 
 
-def test_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "init", str(tmp_path / "new"), "--json")
+def test_init(tmp_path: Path, run: Run) -> None:
+    code, out, _ = run("init", str(tmp_path / "new"), "--json")
     assert code == 0
     assert json.loads(out)["root"] == str((tmp_path / "new").resolve())
-    code, _, err = run(capsys, "init", str(tmp_path / "new"))
+    code, _, err = run("init", str(tmp_path / "new"))
     assert code == 2
     assert "already a datawheel workspace" in err
 
 
-def test_ingest_json_shape(ws_dir: Path, sms_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, *_ingest_sms(sms_file), "--json")
+def test_ingest_json_shape(ws_dir: Path, sms_file: Path, run: Run) -> None:
+    code, out, _ = run(*_ingest_sms(sms_file), "--json")
     assert code == 0
     shape = json.loads(out)
     assert (shape["dataset"], shape["version"], shape["rows"]) == ("sms", 1, 5574)
 
 
-def test_versions_show_tag_diff_export(
-    sms_ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_versions_show_tag_diff_export(sms_ws: Path, tmp_path: Path, run: Run) -> None:
     with Workspace.open(sms_ws) as ws:
         frame = ws.read("sms").filter(pl.col("label") == "spam")
         ws.commit("sms", frame.with_columns(pl.col("text").str.to_lowercase()))
 
-    code, out, _ = run(capsys, "versions", "sms", "--json")
+    code, out, _ = run("versions", "sms", "--json")
     versions = json.loads(out)
     assert code == 0
     assert [v["version"] for v in versions] == [1, 2]
     assert [v["rows"] for v in versions] == [5574, 747]
     assert all({"version", "rows", "created_at", "tags"} <= set(v) for v in versions)
 
-    assert run(capsys, "tag", "sms@1", "raw")[0] == 0
-    code, out, _ = run(capsys, "show", "sms@raw", "--limit", "2", "--json")
+    assert run("tag", "sms@1", "raw")[0] == 0
+    code, out, _ = run("show", "sms@raw", "--limit", "2", "--json")
     shown = json.loads(out)
     assert (shown["version"]["version"], len(shown["rows"]), shown["version"]["tags"]) == (1, 2, ["raw"])
 
-    code, out, _ = run(capsys, "diff", "sms@1", "sms@2", "--json")
+    code, out, _ = run("diff", "sms@1", "sms@2", "--json")
     diff = json.loads(out)
     assert code == 0
     assert (diff["added"], diff["removed"]) == (0, 4827)
     assert diff["changed"] + diff["unchanged"] == 747
     assert diff["changed"] > 700  # nearly every spam message has a capital letter
 
-    code, out, _ = run(capsys, "diff", "sms@1", "sms@2")
+    code, out, _ = run("diff", "sms@1", "sms@2")
     assert "4,827 removed" in out
 
     target = tmp_path / "out" / "spam.jsonl"
-    code, out, _ = run(capsys, "export", "sms@2", str(target), "--json")
+    code, out, _ = run("export", "sms@2", str(target), "--json")
     assert json.loads(out)["rows"] == 747
     assert len(target.read_text(encoding="utf-8").splitlines()) == 747
 
-    code, out, _ = run(capsys, "datasets", "--json")
+    code, out, _ = run("datasets", "--json")
     assert [(d["name"], d["versions"], d["rows"]) for d in json.loads(out)] == [("sms", 2, 747)]
-    code, out, _ = run(capsys, "versions", "sms")
+    code, out, _ = run("versions", "sms")
     assert "sms@1" in out
     assert "raw" in out
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "dot", "mermaid"])
-def test_lineage_formats(sms_ws: Path, sms_file: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
-    code, out, _ = run(capsys, "lineage", "sms@1", "--upstream", "--format", fmt)
+def test_lineage_formats(sms_ws: Path, sms_file: Path, run: Run, fmt: str) -> None:
+    code, out, _ = run("lineage", "sms@1", "--upstream", "--format", fmt)
     assert code == 0
     if fmt == "json":
         graph = json.loads(out)
@@ -109,11 +96,11 @@ def test_lineage_formats(sms_ws: Path, sms_file: Path, capsys: pytest.CaptureFix
         assert "ingest" in out
 
 
-def test_lineage_downstream(sms_ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "lineage", "sms", "--downstream", "--json")
+def test_lineage_downstream(sms_ws: Path, run: Run) -> None:
+    code, out, _ = run("lineage", "sms", "--downstream", "--json")
     assert code == 0
     assert [n["name"] for n in json.loads(out)["nodes"]] == ["sms@1"]
-    code, _, err = run(capsys, "lineage", "sms", "--downstream", "--upstream")
+    code, _, err = run("lineage", "sms", "--downstream", "--upstream")
     assert code == 2
     assert "not both" in err
 
@@ -130,10 +117,8 @@ def test_lineage_downstream(sms_ws: Path, capsys: pytest.CaptureFixture[str]) ->
         (["show", "sms@@"], "is not a ref"),
     ],
 )
-def test_user_errors_exit_2_in_one_line(
-    sms_ws: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
-) -> None:
-    code, out, err = run(capsys, *args)
+def test_user_errors_exit_2_in_one_line(sms_ws: Path, run: Run, args: list[str], message: str) -> None:
+    code, out, err = run(*args)
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1
@@ -141,17 +126,15 @@ def test_user_errors_exit_2_in_one_line(
     assert out == ""
 
 
-def test_outside_a_workspace(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_outside_a_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: Run) -> None:
     monkeypatch.chdir(tmp_path)
-    code, _, err = run(capsys, "datasets")
+    code, _, err = run("datasets")
     assert code == 2
     assert "run `datawheel init`" in err
 
 
-def test_bad_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "versions", "--no-such-flag")
+def test_bad_flag_is_a_usage_error(run: Run) -> None:
+    code, _, err = run("versions", "--no-such-flag")
     assert code == 2
     assert "No such option" in err
 
@@ -192,10 +175,10 @@ def test_console_script_errors_and_verbose(tmp_path: Path) -> None:
     assert json.loads(ok.stdout) == []
 
 
-def test_corrupt_table_is_a_one_line_error(sms_ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_corrupt_table_is_a_one_line_error(sms_ws: Path, run: Run) -> None:
     for part in (sms_ws / ".datawheel" / "tables" / "sms").glob("*.parquet"):
         part.write_bytes(b"garbage")
-    code, out, err = run(capsys, "show", "sms")
+    code, out, err = run("show", "sms")
     assert code == 2
     assert "is corrupt" in err
     assert "restore the folder from a backup" in err
@@ -203,10 +186,10 @@ def test_corrupt_table_is_a_one_line_error(sms_ws: Path, capsys: pytest.CaptureF
     assert out == ""
 
 
-def test_newer_schema_is_a_one_line_error(ws_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_newer_schema_is_a_one_line_error(ws_dir: Path, run: Run) -> None:
     with Workspace.open(ws_dir) as ws, ws.engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = 'from_a_newer_datawheel'"))
-    code, _, err = run(capsys, "datasets")
+    code, _, err = run("datasets")
     assert code == 2
     assert "written by a newer datawheel; upgrade datawheel" in err
     assert len(err.strip().splitlines()) == 1

@@ -1,25 +1,13 @@
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from datawheel.cli import main
 from datawheel.workspace import Workspace
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def ws_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "ws"
-    Workspace.init(root).close()
-    monkeypatch.chdir(root)
-    return root
+Run = Callable[..., tuple[int, str, str]]  # the `run` fixture of conftest.py
 
 
 @pytest.fixture
@@ -29,10 +17,8 @@ def bad_csv(tmp_path: Path) -> Path:
     return path
 
 
-def test_ingest_json_shape_with_quarantine(
-    ws_dir: Path, bad_csv: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run(capsys, "ingest", str(bad_csv), "--name", "people", "--meta", "site=a", "--json")
+def test_ingest_json_shape_with_quarantine(ws_dir: Path, bad_csv: Path, run: Run) -> None:
+    code, out, err = run("ingest", str(bad_csv), "--name", "people", "--meta", "site=a", "--json")
     assert code == 0, err
     shape = json.loads(out)
     assert {k: shape[k] for k in ("dataset", "version", "rows", "quarantined", "skipped", "rows_read")} == {
@@ -45,36 +31,33 @@ def test_ingest_json_shape_with_quarantine(
     }
     assert shape["encoding"] in ("ascii", "utf-8")
     assert shape["quarantine"] == "people.quarantine@1"
-    code, out, _ = run(capsys, "ingest", str(bad_csv), "--name", "people", "--meta", "site=a", "--json")
+    code, out, _ = run("ingest", str(bad_csv), "--name", "people", "--meta", "site=a", "--json")
     assert json.loads(out)["skipped"] is True
     target = ws_dir / "q.csv"
-    assert run(capsys, "export", "people.quarantine", str(target))[0] == 0
+    assert run("export", "people.quarantine", str(target))[0] == 0
     quarantined = pl.read_csv(target)
     assert quarantined.select("line", "reason").rows() == [(3, "expected 3 fields, found 2")]
 
 
-def test_ingest_human_output(ws_dir: Path, bad_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "ingest", str(bad_csv), "--name", "people")
+def test_ingest_human_output(ws_dir: Path, bad_csv: Path, run: Run) -> None:
+    code, out, _ = run("ingest", str(bad_csv), "--name", "people")
     assert code == 0
     assert "rows read 3 = committed 2 + quarantined 1" in out
     assert "people.quarantine@1" in out
 
 
-def test_strict_exits_1_and_commits_nothing(
-    ws_dir: Path, bad_csv: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run(capsys, "ingest", str(bad_csv), "--name", "people", "--strict")
+def test_strict_exits_1_and_commits_nothing(ws_dir: Path, bad_csv: Path, run: Run) -> None:
+    code, out, err = run("ingest", str(bad_csv), "--name", "people", "--strict")
     assert code == 1
     assert "line 3: expected 3 fields, found 2 (--strict: nothing committed)" in err
     assert out == ""
-    assert run(capsys, "datasets", "--json")[1].strip() == "[]"
+    assert run("datasets", "--json")[1].strip() == "[]"
 
 
-def test_options_reach_the_reader(ws_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_options_reach_the_reader(ws_dir: Path, tmp_path: Path, run: Run) -> None:
     path = tmp_path / "adult.data"
     path.write_text("39, State-gov, ?\n50, ?, 13\n", encoding="utf-8")
     code, _, err = run(
-        capsys,
         "ingest",
         str(path),
         "--name",
@@ -105,9 +88,7 @@ def test_options_reach_the_reader(ws_dir: Path, tmp_path: Path, capsys: pytest.C
         (["--encoding", "klingon"], "unknown text encoding 'klingon'"),
     ],
 )
-def test_bad_options(
-    ws_dir: Path, bad_csv: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
-) -> None:
-    code, _, err = run(capsys, "ingest", str(bad_csv), "--name", "people", *args)
+def test_bad_options(ws_dir: Path, bad_csv: Path, run: Run, args: list[str], message: str) -> None:
+    code, _, err = run("ingest", str(bad_csv), "--name", "people", *args)
     assert code == 2
     assert message in err

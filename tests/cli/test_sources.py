@@ -1,4 +1,5 @@
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -6,8 +7,10 @@ import polars as pl
 import pytest
 import typer
 
-from datawheel.cli import app, main
+from datawheel.cli import app
 from datawheel.workspace import Workspace
+
+Run = Callable[..., tuple[int, str, str]]  # the `run` fixture of conftest.py
 
 SOURCE_KEYS = {
     "name",
@@ -34,14 +37,8 @@ STATUS_KEYS = {
 }
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
-    code, out, err = run(capsys, *args, "--json")
+def run_json(run: Run, *args: str) -> Any:
+    code, out, err = run(*args, "--json")
     assert code == 0, err
     return json.loads(out)
 
@@ -66,16 +63,8 @@ def _add(
     ]
 
 
-@pytest.fixture
-def ws_dir(tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "ws"
-    Workspace.init(root, database_url=database_url).close()
-    monkeypatch.chdir(root)
-    return root
-
-
-def test_sources_add_list_show_remove(ws_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    added = run_json(capsys, *_add("forum"), "--notes", "public dump")
+def test_sources_add_list_show_remove(ws_dir: Path, run: Run) -> None:
+    added = run_json(run, *_add("forum"), "--notes", "public dump")
     assert set(added) == SOURCE_KEYS
     assert (added["name"], added["value_score"], added["notes"], added["expected_rows"]) == (
         "forum",
@@ -83,60 +72,60 @@ def test_sources_add_list_show_remove(ws_dir: Path, capsys: pytest.CaptureFixtur
         "public dump",
         30_000,
     )
-    code, out, _ = run(capsys, *_add("vendor", cost="499", days="1", rows="200000", quality="high"))
+    code, out, _ = run(*_add("vendor", cost="499", days="1", rows="200000", quality="high"))
     assert (code, out.strip()) == (0, "Added source 'vendor' (value score 400)")
-    run(capsys, *_add("survey", days="0", rows="500", quality="low"))
+    run(*_add("survey", days="0", rows="500", quality="low"))
 
-    listed = run_json(capsys, "sources", "list")
+    listed = run_json(run, "sources", "list")
     assert [(s["name"], s["value_score"]) for s in listed] == [
         ("forum", 1e4),
         ("vendor", 400.0),
         ("survey", 250.0),
     ]
     assert all(set(s) == SOURCE_KEYS for s in listed)
-    assert run_json(capsys, "sources") == listed  # the group alone lists
-    code, out, _ = run(capsys, "sources", "--json", "list")  # --json given to the group
+    assert run_json(run, "sources") == listed  # the group alone lists
+    code, out, _ = run("sources", "--json", "list")  # --json given to the group
     assert json.loads(out) == listed
 
-    code, out, _ = run(capsys, "sources", "list")
+    code, out, _ = run("sources", "list")
     assert code == 0
     assert out.index("forum") < out.index("vendor") < out.index("survey")
     assert "10,000" in out
 
-    assert run_json(capsys, "sources", "show", "vendor") == listed[1]
-    code, out, _ = run(capsys, "sources", "show", "vendor")
+    assert run_json(run, "sources", "show", "vendor") == listed[1]
+    code, out, _ = run("sources", "show", "vendor")
     assert "vendor: value score 400" in out
     assert "200,000" in out
 
-    removed = run_json(capsys, "sources", "remove", "survey")
+    removed = run_json(run, "sources", "remove", "survey")
     assert removed["name"] == "survey"
-    assert [s["name"] for s in run_json(capsys, "sources")] == ["forum", "vendor"]
+    assert [s["name"] for s in run_json(run, "sources")] == ["forum", "vendor"]
 
 
-def test_sources_add_replace(ws_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run(capsys, *_add("forum"))
-    code, _, err = run(capsys, *_add("forum", cost="9"))
+def test_sources_add_replace(ws_dir: Path, run: Run) -> None:
+    run(*_add("forum"))
+    code, _, err = run(*_add("forum", cost="9"))
     assert code == 2
     assert err.strip() == (
         "error: source 'forum' already exists; pass --replace to change it, or choose another name"
     )
-    code, out, _ = run(capsys, *_add("forum", cost="9"), "--replace")
+    code, out, _ = run(*_add("forum", cost="9"), "--replace")
     assert (code, out.strip()) == (0, "Replaced source 'forum' (value score 1,000)")
-    assert run_json(capsys, "sources", "show", "forum")["cost"] == 9.0
+    assert run_json(run, "sources", "show", "forum")["cost"] == 9.0
 
 
-def test_no_sources_yet(ws_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_json(capsys, "sources", "list") == []
-    code, out, _ = run(capsys, "sources")
+def test_no_sources_yet(ws_dir: Path, run: Run) -> None:
+    assert run_json(run, "sources", "list") == []
+    code, out, _ = run("sources")
     assert (code, out.strip()) == (
         0,
         "No sources yet; add one with `datawheel sources add NAME --uri URI …`.",
     )
 
 
-def test_round_start_status_close_list(ws_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run(capsys, *_add("forum"))
-    started = run_json(capsys, "round", "start", "--days", "7", "--name", "spring", "--notes", "first")
+def test_round_start_status_close_list(ws_dir: Path, run: Run) -> None:
+    run(*_add("forum"))
+    started = run_json(run, "round", "start", "--days", "7", "--name", "spring", "--notes", "first")
     assert set(started) == ROUND_KEYS
     assert (started["number"], started["name"], started["context"], started["open"]) == (
         1,
@@ -154,7 +143,7 @@ def test_round_start_status_close_list(ws_dir: Path, capsys: pytest.CaptureFixtu
         ws.commit("posts", pl.DataFrame({"text": ["a", "b", "c"]}), execution_id=execution.id)
         ws.lineage.finish_execution(execution.id)
 
-    status = run_json(capsys, "round", "status")
+    status = run_json(run, "round", "status")
     assert set(status) == STATUS_KEYS
     assert status["round"] == started
     assert (status["rows_added"], status["overdue"]) == (3, False)
@@ -172,33 +161,33 @@ def test_round_start_status_close_list(ws_dir: Path, capsys: pytest.CaptureFixtu
         {"ref": "posts@1", "dataset": "posts", "version": 1, "rows": 3, "rows_added": 3}
     ]
 
-    code, out, _ = run(capsys, "round", "status")
+    code, out, _ = run("round", "status")
     assert code == 0
     assert "Round 1 ('spring')" in out
     assert "3 rows added by 1 executions" in out
     assert "posts@1" in out
 
-    closed = run_json(capsys, "round", "close")
+    closed = run_json(run, "round", "close")
     assert set(closed) == STATUS_KEYS
     assert (closed["round"]["open"], closed["days_left"], closed["rows_added"]) == (False, None, 3)
 
-    run(capsys, "round", "start", "--days", "1")
-    rounds = run_json(capsys, "round", "list")
+    run("round", "start", "--days", "1")
+    rounds = run_json(run, "round", "list")
     assert [(r["number"], r["open"], r["rows_added"]) for r in rounds] == [(1, False, 3), (2, True, 0)]
     assert all(set(r) == ROUND_KEYS | {"rows_added"} for r in rounds)
-    assert run_json(capsys, "round", "status", "1")["round"]["name"] == "spring"
-    code, out, _ = run(capsys, "round", "list")
+    assert run_json(run, "round", "status", "1")["round"]["name"] == "spring"
+    code, out, _ = run("round", "list")
     assert "spring" in out
     assert "round-2" in out
 
 
-def test_round_alone_shows_the_status(ws_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run(capsys, "round", "start", "--days", "2")
-    alone = run_json(capsys, "round")
-    explicit = run_json(capsys, "round", "status")
+def test_round_alone_shows_the_status(ws_dir: Path, run: Run) -> None:
+    run("round", "start", "--days", "2")
+    alone = run_json(run, "round")
+    explicit = run_json(run, "round", "status")
     assert alone["round"] == explicit["round"]
     assert set(alone) == STATUS_KEYS
-    assert run_json(capsys, "round", "list")[0]["number"] == 1
+    assert run_json(run, "round", "list")[0]["number"] == 1
 
 
 @pytest.mark.parametrize(
@@ -223,19 +212,17 @@ def test_round_alone_shows_the_status(ws_dir: Path, capsys: pytest.CaptureFixtur
         ),
     ],
 )
-def test_user_errors_exit_2_in_one_line(
-    ws_dir: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
-) -> None:
-    code, out, err = run(capsys, *args)
+def test_user_errors_exit_2_in_one_line(ws_dir: Path, run: Run, args: list[str], message: str) -> None:
+    code, out, err = run(*args)
     assert code == 2
     assert err.startswith(message)
     assert len(err.strip().splitlines()) == 1
     assert out == ""
 
 
-def test_a_second_open_round_is_refused(ws_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "round", "start", "--days", "3")[0] == 0
-    code, out, err = run(capsys, "round", "start", "--days", "3", "--json")
+def test_a_second_open_round_is_refused(ws_dir: Path, run: Run) -> None:
+    assert run("round", "start", "--days", "3")[0] == 0
+    code, out, err = run("round", "start", "--days", "3", "--json")
     assert code == 2
     assert out == ""
     assert err.startswith("error: round 1 ('round-1') is still open, due ")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import polars as pl
+
+from datawheel.errors import IngestError
 
 SourceFormat = Literal["csv", "tsv", "json", "jsonl", "parquet", "excel", "sql", "files"]
 
@@ -56,3 +59,13 @@ class Reading:
     batches: Iterable[Batch]
     encoding: str | None = None
     total_bytes: int = 0
+
+
+def check_file(path: Path) -> int:
+    """The size of the file at ``path``; an error if there is none or it is empty."""
+    if not path.is_file():
+        raise IngestError(f"no file {path}", hint="check the path")
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError(f"{path} is empty (0 bytes)", hint="check the file was fully written or copied")
+    return size

@@ -11,7 +11,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from datawheel.errors import IngestError
-from datawheel.ingest._batch import LINE, Batch, Reading, quarantine_frame
+from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame
 from datawheel.ingest._conform import RAW, conform
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
@@ -40,19 +40,10 @@ def read_jsonl(
         >>> batch.frame.rows(), batch.quarantine["line"].to_list()
         ([(1, 'a', 1), (3, 'c', 3)], [2])
     """
-    size = _check_file(path)
+    size = check_file(path)
     with path.open("rb") as handle:
         enc = detect_encoding(handle.read(1 << 20)) if encoding == "auto" else codec_name(encoding)
     return Reading("jsonl", str(path), _jsonl_batches(path, enc, dict(schema or {}), chunk_lines), enc, size)
-
-
-def _check_file(path: Path) -> int:
-    if not path.is_file():
-        raise IngestError(f"no file {path}", hint="check the path")
-    size = path.stat().st_size
-    if size == 0:
-        raise IngestError(f"{path} is empty (0 bytes)", hint="check the file was fully written or copied")
-    return size
 
 
 def _jsonl_batches(
@@ -153,7 +144,7 @@ def read_json(path: Path, *, encoding: str = "auto") -> Reading:
     Row numbers stand in for lines. A file that is not valid JSON is an error naming its line
     and column.
     """
-    size = _check_file(path)
+    size = check_file(path)
     raw = path.read_bytes()
     enc = detect_encoding(raw[: 1 << 20]) if encoding == "auto" else codec_name(encoding)
     try:
@@ -178,7 +169,7 @@ def read_json(path: Path, *, encoding: str = "auto") -> Reading:
 
 def read_parquet(path: Path, *, batch_rows: int = 500_000) -> Reading:
     """Open a Parquet file, read in batches of rows; the row number stands in for the line."""
-    size = _check_file(path)
+    size = check_file(path)
     try:
         parquet = pq.ParquetFile(path)
     except (OSError, ValueError) as exc:

@@ -15,7 +15,7 @@ from typing import Literal
 import polars as pl
 
 from datawheel.errors import IngestError
-from datawheel.ingest._batch import LINE, Batch, Reading, quarantine_frame
+from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame
 from datawheel.ingest._conform import RAW, conform, infer_types
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
@@ -75,7 +75,7 @@ def read_delimited(
         >>> batches[0].quarantine.select("line", "reason").rows()
         [(3, 'expected 2 fields, found 3'), (4, "column 'id': 'x' is not int")]
     """
-    size = _check_file(path)
+    size = check_file(path)
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
     enc = detect_encoding(sample) if encoding == "auto" else codec_name(encoding)
@@ -103,15 +103,6 @@ class _Options:
     declared: dict[str, pl.DataType]
     infer_rows: int
     types: dict[str, pl.DataType] | None = None
-
-
-def _check_file(path: Path) -> int:
-    if not path.is_file():
-        raise IngestError(f"no file {path}", hint="check the path")
-    size = path.stat().st_size
-    if size == 0:
-        raise IngestError(f"{path} is empty (0 bytes)", hint="check the file was fully written or copied")
-    return size
 
 
 def _decode_sample(sample: bytes, enc: str, *, final: bool) -> str:
