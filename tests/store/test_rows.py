@@ -1,5 +1,6 @@
 import itertools
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given
@@ -7,6 +8,7 @@ from hypothesis import strategies as st
 
 from datawheel.errors import StoreError
 from datawheel.store import ROW_HASH, ROW_ID, RowIdentity, with_row_identity
+from datawheel.store._rows import FingerprintSet
 
 
 def test_content_ids_are_stable_and_distinct_for_repeats() -> None:
@@ -101,3 +103,15 @@ def test_appended_repeat_of_a_kept_row_gets_the_next_number() -> None:
     new = ids.apply(pl.DataFrame({"t": ["a", "c"]}))
     whole = with_row_identity(pl.DataFrame({"t": ["a", "a", "b", "a", "c"]}))
     assert new[ROW_ID].to_list() == whole[ROW_ID].to_list()[3:]
+
+
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 50), max_size=300), max_size=30))
+def test_fingerprint_set_agrees_with_a_set(batches: list[list[int]]) -> None:
+    fingerprints, plain = FingerprintSet(), set()
+    for batch in batches:
+        prints = np.array(batch, dtype=np.uint64)
+        assert fingerprints.contains(prints).tolist() == [p in plain for p in batch]
+        fingerprints.add(prints)
+        plain.update(batch)
+    probe = np.array(sorted(plain)[:50] + [7, 2**63], dtype=np.uint64)
+    assert fingerprints.contains(probe).tolist() == [int(p) in plain for p in probe]

@@ -227,7 +227,7 @@ class FingerprintSet:
             return
         self._chunks.append(np.sort(prints))
         self._size += len(prints)
-        if len(self._chunks) > 16:  # few chunks keep look-ups cheap; merging sorted runs is linear
+        if len(self._chunks) > 256:  # only the bitmap's few candidates are looked up in the chunks
             self._chunks = [np.sort(np.concatenate(self._chunks), kind="stable")]
         if self._size * self._BITS_PER_MEMBER > self._bits:
             self._bits = 1 << int(self._size * self._BITS_PER_MEMBER * 2).bit_length()
@@ -239,9 +239,9 @@ class FingerprintSet:
 
     def _mark(self, prints: np.ndarray) -> None:
         slots = prints & np.uint64(self._bits - 1)
-        np.bitwise_or.at(
-            self._bitmap, slots >> np.uint64(3), np.left_shift(1, slots & np.uint64(7)).astype(np.uint8)
-        )
+        byte, bit = slots >> np.uint64(3), (slots & np.uint64(7)).astype(np.uint8)
+        for b in range(8):  # one bit at a time, so repeated bytes need no ufunc.at
+            self._bitmap[byte[bit == b]] |= np.uint8(1 << b)
 
 
 def with_row_identity(frame: pl.DataFrame, *, key: Sequence[str] | None = None) -> pl.DataFrame:
