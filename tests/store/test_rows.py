@@ -113,5 +113,5 @@ def test_fingerprint_set_agrees_with_a_set(batches: list[list[int]]) -> None:
         assert fingerprints.contains(prints).tolist() == [p in plain for p in batch]
         fingerprints.add(prints)
         plain.update(batch)
-    probe = np.array(sorted(plain)[:50] + [7, 2**63], dtype=np.uint64)
+    probe = np.array([*sorted(plain)[:50], 7, 2**63], dtype=np.uint64)
     assert fingerprints.contains(probe).tolist() == [int(p) in plain for p in probe]
