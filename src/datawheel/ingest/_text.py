@@ -267,6 +267,8 @@ def _drop_first_line(chunk: _Chunk) -> None:
 
 
 def _line_count(chunk: _Chunk) -> int:
+    if chunk.lines is not None:
+        return chunk.lines
     if chunk.raw is not None:
         data = chunk.raw
         return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
@@ -310,6 +312,8 @@ def _read_fast(
     if width == 1 and (data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data):
         return None
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if data is chunk.raw:
+        chunk.lines = lines
     if data.count(sep) != (width - 1) * lines:
         return None
     assert options.types is not None
@@ -359,6 +363,7 @@ class _Chunk:
     raw: bytes | None = None
     _text: str | None = None
     clean: bool = True  # every byte decoded (so the text holds no escaped bytes)
+    lines: int | None = None  # counted once, by whoever counts first
 
     @property
     def text(self) -> str:
