@@ -19,6 +19,7 @@ __all__ = [
     "DatawheelError",
     "IngestError",
     "LineageError",
+    "PipelineError",
     "RefError",
     "SchemaVersionError",
     "StoreError",
@@ -67,3 +68,7 @@ class LineageError(DatawheelError):
 
 class IngestError(DatawheelError):
     """A source cannot be read."""
+
+
+class PipelineError(DatawheelError):
+    """A pipeline or one of its steps is malformed, or a step misbehaved."""

@@ -100,6 +100,18 @@ class Catalog:
                 raise _missing_version(session, dataset, version, tag)
             return _version_info(dataset, row, _tags(session, [row.id]).get(row.id, ()))
 
+    def made_by(self, execution_id: int) -> list[VersionInfo]:
+        """The versions an execution committed."""
+        with transaction(self._sessions, write=False) as session:
+            rows = session.execute(
+                select(Dataset, DatasetVersion)
+                .join(DatasetVersion, DatasetVersion.dataset_id == Dataset.id)
+                .where(DatasetVersion.execution_id == execution_id)
+                .order_by(DatasetVersion.id)
+            ).all()
+            tags = _tags(session, [v.id for _, v in rows])
+            return [_version_info(d, v, tags.get(v.id, ())) for d, v in rows]
+
     def versions(self, name: str) -> list[VersionInfo]:
         """Every version of ``name``, oldest first."""
         with transaction(self._sessions, write=False) as session:

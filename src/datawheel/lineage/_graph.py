@@ -180,6 +180,12 @@ class LineageGraph:
             if session.get(Attribution, (context_id, artifact_id)) is None:
                 session.add(Attribution(context_id=context_id, artifact_id=artifact_id))
 
+    def associate(self, context_id: int, execution_id: int) -> None:
+        """Place an execution in a context (e.g. a cached step in the run that reused it)."""
+        with transaction(self._sessions, write=True) as session:
+            if session.get(Association, (context_id, execution_id)) is None:
+                session.add(Association(context_id=context_id, execution_id=execution_id))
+
     # -- reading ---------------------------------------------------------------------------
 
     def artifact(self, artifact_id: int) -> ArtifactInfo:
@@ -213,6 +219,30 @@ class LineageGraph:
             if context_id is not None:
                 query = query.join(Association).where(Association.context_id == context_id)
             return [_execution_info(r) for r in session.scalars(query)]
+
+    def cached(self, cache_key: str) -> ExecutionInfo | None:
+        """The latest completed execution with this cache key (same step, code, parameters, inputs)."""
+        with transaction(self._sessions, write=False) as session:
+            row = session.scalar(
+                select(Execution)
+                .where(Execution.cache_key == cache_key, Execution.status == "completed")
+                .order_by(Execution.id.desc())
+                .limit(1)
+            )
+            return _execution_info(row) if row is not None else None
+
+    def last_run(
+        self, step: str, *, context_id: int | None = None, status: str | None = "completed"
+    ) -> ExecutionInfo | None:
+        """The latest execution of ``step`` (in a context, with a status, when given)."""
+        with transaction(self._sessions, write=False) as session:
+            query = select(Execution).where(Execution.step == step)
+            if status is not None:
+                query = query.where(Execution.status == status)
+            if context_id is not None:
+                query = query.join(Association).where(Association.context_id == context_id)
+            row = session.scalar(query.order_by(Execution.id.desc()).limit(1))
+            return _execution_info(row) if row is not None else None
 
     def upstream(self, artifact_id: int, *, depth: int | None = None) -> Graph:
         """Everything an artifact came from, to ``depth`` steps (all of it by default)."""

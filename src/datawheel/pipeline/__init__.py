@@ -1,4 +1,8 @@
-"""Steps under the lineage record: capabilities read versions, commit versions, leave a trace."""
+"""Steps under the lineage record: capabilities read versions, commit versions, leave a trace.
+
+A step is a function over tables (:func:`step`); a pipeline wires steps by dataset name
+(:func:`load_pipeline`, :func:`build_pipeline`); :func:`run_pipeline` runs only what changed.
+"""
 
 from datawheel.pipeline._fingerprint import code_fingerprint
 from datawheel.pipeline._ingest import (
@@ -9,16 +13,43 @@ from datawheel.pipeline._ingest import (
     ingest,
     quarantine_name,
 )
+from datawheel.pipeline._pipeline import DEFAULT_FILE, Pipeline, StepSpec, build_pipeline, load_pipeline
 from datawheel.pipeline._record import StepRun, run_step
+from datawheel.pipeline._runner import (
+    PIPELINE_CONTEXT,
+    RUN_CONTEXT,
+    RunReport,
+    StepResult,
+    StepStatus,
+    cache_key,
+    pipeline_status,
+    run_pipeline,
+)
+from datawheel.pipeline._step import Step, step
 
 __all__ = [
+    "DEFAULT_FILE",
+    "PIPELINE_CONTEXT",
     "QUARANTINE_SUFFIX",
+    "RUN_CONTEXT",
     "IngestReport",
+    "Pipeline",
     "Progress",
     "QuarantineError",
+    "RunReport",
+    "Step",
+    "StepResult",
     "StepRun",
+    "StepSpec",
+    "StepStatus",
+    "build_pipeline",
+    "cache_key",
     "code_fingerprint",
     "ingest",
+    "load_pipeline",
+    "pipeline_status",
     "quarantine_name",
+    "run_pipeline",
     "run_step",
+    "step",
 ]

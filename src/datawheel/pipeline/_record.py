@@ -62,6 +62,7 @@ def run_step(
     code_fingerprint: str = "",
     engine: str = "local",
     contexts: Sequence[int] = (),
+    cache_key: str | None = None,
 ) -> Iterator[StepRun]:
     """Record an execution of ``step`` around the block, completed or failed.
 
@@ -81,6 +82,7 @@ def run_step(
         engine=engine,
         user=workspace.user,
         contexts=contexts,
+        cache_key=cache_key,
     )
     run = StepRun(workspace, execution)
     for artifact in inputs:
