@@ -240,3 +240,20 @@ def test_bad_pipeline_files(tmp_path: Path, text: str, message: str) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PipelineError, match=message):
         load_pipeline(path)
+
+
+def test_edited_step_module_is_read_again_in_the_same_process(workspace: Workspace, tmp_path: Path) -> None:
+    module = tmp_path / "edited_steps.py"
+    source = (
+        "import polars as pl\nfrom datawheel.pipeline import step\n\n@step(outputs='out')\n"
+        "def twice(rows: pl.DataFrame) -> pl.DataFrame:\n    return rows.with_columns(pl.col('n') * {k})\n"
+    )
+    module.write_text(source.format(k=2), encoding="utf-8")
+    (tmp_path / "pipeline.toml").write_text('[[step]]\nuses = "edited_steps:twice"\n', encoding="utf-8")
+    workspace.commit("rows", pl.DataFrame({"n": [1, 2]}))
+    run_pipeline(workspace, load_pipeline(tmp_path / "pipeline.toml"))
+    module.write_text(source.format(k=3), encoding="utf-8")
+    again = load_pipeline(tmp_path / "pipeline.toml")
+    assert pipeline_status(workspace, again)[0].reasons == ("code changed",)
+    assert run_pipeline(workspace, again).executed == ["twice"]
+    assert workspace.read("out")["n"].to_list() == [3, 6]

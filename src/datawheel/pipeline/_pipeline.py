@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import linecache
 import sys
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -203,7 +204,15 @@ def _resolve(uses: str, path: Path, name: str) -> Step:
     folder = str(path.resolve().parent)
     sys.path.insert(0, folder)
     try:
+        loaded = sys.modules.get(module_name)
+        local = Path(folder, *module_name.split("."))
+        here = local.with_suffix(".py").is_file() or local.is_dir()
+        if loaded is not None and here and not str(getattr(loaded, "__file__", "") or "").startswith(folder):
+            del sys.modules[module_name]  # a module of that name beside another pipeline file
         module = importlib.import_module(module_name)
+        if str(getattr(module, "__file__", "") or "").startswith(folder):
+            linecache.checkcache()  # so that fingerprints read the code as it is now
+            module = importlib.reload(module)  # the pipeline's own modules are read afresh
     except ImportError as exc:
         raise PipelineError(
             f"step '{name}': cannot import module '{module_name}': {exc}",
