@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import blake3
+import polars as pl
 
 from datawheel.errors import DatawheelError, PipelineError
 from datawheel.lineage import ExecutionInfo, VersionInfo
 from datawheel.pipeline._pipeline import Pipeline, StepSpec
 from datawheel.pipeline._record import run_step
+from datawheel.pipeline._step import Step
 from datawheel.store import parse_ref
 from datawheel.workspace import Workspace
 
@@ -122,8 +124,6 @@ def run_pipeline(
     anything runs. A step that fails is recorded as failed, commits nothing, and stops the run;
     running again redoes only it and the steps after it.
     """
-    if engine != "local":
-        raise PipelineError(f"engine '{engine}' is not available yet", hint="use --engine local")
     sources = _external_versions(workspace, pipeline, pins or {})
     pipe_ctx = workspace.lineage.add_context(
         PIPELINE_CONTEXT, pipeline.name, properties={"path": str(pipeline.path)}
@@ -152,6 +152,17 @@ def run_pipeline(
             continue
         results.append(_execute(workspace, spec, inputs, key, engine, [pipe_ctx, run_ctx], made))
     return RunReport(pipeline.name, run_name, tuple(results))
+
+
+def call_step(
+    engine: str, step: Step, tables: Mapping[str, pl.DataFrame], params: Mapping[str, Any]
+) -> dict[str, pl.DataFrame]:
+    """Run one step's function on an engine and return its outputs by name."""
+    if engine == "local":
+        return step.run(tables, params)
+    from datawheel.pipeline._ray import run_on_ray  # the extra datawheel[ray], loaded when asked for
+
+    return run_on_ray(step, tables, params)
 
 
 def _external_versions(
@@ -213,7 +224,7 @@ def _execute(
         ) as run:
             execution_id = run.execution.id
             tables = {arg: run.read(v.ref, role=arg) for arg, v in inputs.items()}
-            produced = spec.step.run(tables, spec.params)  # every output computed before any is committed
+            produced = call_step(engine, spec.step, tables, spec.params)  # all outputs before any commit
             committed = {
                 dataset: run.commit(dataset, produced[output], message=f"step {spec.name}")
                 for output, dataset in spec.outputs.items()
