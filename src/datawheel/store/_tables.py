@@ -176,7 +176,8 @@ class TableStore:
         return frame.select(columns) if columns is not None else frame
 
     def _check_files(self, name: str, delta_version: int, table: DeltaTable) -> None:
-        actions = pa.table(table.get_add_actions(flatten=True)).select(["path", "size_bytes"]).to_pylist()
+        actions = pa.RecordBatchReader.from_stream(table.get_add_actions(flatten=True)).read_all()
+        actions = actions.select(["path", "size_bytes"]).to_pylist()
         root = self.path(name)
         for action in actions:
             part = root / unquote(str(action["path"]))
