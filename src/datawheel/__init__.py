@@ -20,6 +20,7 @@ from datawheel.errors import (
     DatawheelError,
     IngestError,
     LineageError,
+    PipelineError,
     RefError,
     SchemaVersionError,
     StoreError,
@@ -27,7 +28,18 @@ from datawheel.errors import (
 )
 from datawheel.ingest import ReadOptions
 from datawheel.lineage import ArtifactInfo, DatasetInfo, ExecutionInfo, Graph, VersionInfo
-from datawheel.pipeline import IngestReport, StepRun, ingest, run_step
+from datawheel.pipeline import (
+    IngestReport,
+    Pipeline,
+    RunReport,
+    Step,
+    StepRun,
+    ingest,
+    load_pipeline,
+    run_pipeline,
+    run_step,
+    step,
+)
 from datawheel.store import DiffResult, Ref, parse_ref
 from datawheel.workspace import Workspace
 
@@ -41,10 +53,14 @@ __all__ = [
     "IngestError",
     "IngestReport",
     "LineageError",
+    "Pipeline",
+    "PipelineError",
     "ReadOptions",
     "Ref",
     "RefError",
+    "RunReport",
     "SchemaVersionError",
+    "Step",
     "StepRun",
     "StoreError",
     "VersionInfo",
@@ -52,6 +68,9 @@ __all__ = [
     "WorkspaceError",
     "__version__",
     "ingest",
+    "load_pipeline",
     "parse_ref",
+    "run_pipeline",
     "run_step",
+    "step",
 ]
