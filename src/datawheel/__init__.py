@@ -24,6 +24,7 @@ from datawheel.errors import (
     RefError,
     SchemaVersionError,
     StoreError,
+    TransformError,
     WorkspaceError,
 )
 from datawheel.ingest import ReadOptions
@@ -63,6 +64,7 @@ __all__ = [
     "Step",
     "StepRun",
     "StoreError",
+    "TransformError",
     "VersionInfo",
     "Workspace",
     "WorkspaceError",

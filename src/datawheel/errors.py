@@ -23,6 +23,7 @@ __all__ = [
     "RefError",
     "SchemaVersionError",
     "StoreError",
+    "TransformError",
     "WorkspaceError",
 ]
 
@@ -72,3 +73,7 @@ class IngestError(DatawheelError):
 
 class PipelineError(DatawheelError):
     """A pipeline or one of its steps is malformed, or a step misbehaved."""
+
+
+class TransformError(DatawheelError):
+    """A transform cannot be fitted, applied, saved or loaded, or a skew check was misused."""

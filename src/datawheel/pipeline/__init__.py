@@ -26,12 +26,14 @@ from datawheel.pipeline._runner import (
     run_pipeline,
 )
 from datawheel.pipeline._step import Step, step
+from datawheel.pipeline._transforms import TRANSFORM, fit_transform, load_transform, transform_path
 
 __all__ = [
     "DEFAULT_FILE",
     "PIPELINE_CONTEXT",
     "QUARANTINE_SUFFIX",
     "RUN_CONTEXT",
+    "TRANSFORM",
     "IngestReport",
     "Pipeline",
     "Progress",
@@ -45,11 +47,14 @@ __all__ = [
     "build_pipeline",
     "cache_key",
     "code_fingerprint",
+    "fit_transform",
     "ingest",
     "load_pipeline",
+    "load_transform",
     "pipeline_status",
     "quarantine_name",
     "run_pipeline",
     "run_step",
     "step",
+    "transform_path",
 ]
