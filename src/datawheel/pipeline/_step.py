@@ -132,7 +132,11 @@ def _build(fn: Callable[..., Any], *, name: str, outputs: str | Sequence[str] | 
             raise PipelineError(f"step '{name}': *args and **kwargs are not allowed", hint="name every input")
     _check_return(fn, name)
     names = (outputs,) if isinstance(outputs, str) else tuple(outputs or (name,))
-    return Step(name=name, fn=fn, inputs=tuple(inputs), outputs=names, defaults=defaults)
+    made = Step(name=name, fn=fn, inputs=tuple(inputs), outputs=names, defaults=defaults)
+    for attribute in ("__doc__", "__module__", "__qualname__"):  # help() and doctests see the function
+        object.__setattr__(made, attribute, getattr(fn, attribute, None))
+    object.__setattr__(made, "__wrapped__", fn)
+    return made
 
 
 def _check_return(fn: Callable[..., Any], name: str) -> None:
