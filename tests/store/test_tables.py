@@ -60,3 +60,37 @@ def test_row_order_kept_for_many_chunks(tmp_path: Path) -> None:
     store = TableStore(tmp_path)
     store.write("d", frame)
     assert store.read("d", 0)["i"].to_list() == list(range(300_000))
+
+
+def test_types_delta_lacks_are_stored_as_types_it_has(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "u8": pl.Series([1, 2], dtype=pl.UInt8),
+            "u32": pl.Series([1, 4_000_000_000], dtype=pl.UInt32),
+            "u64": pl.Series([1, 2], dtype=pl.UInt64),
+            "cat": pl.Series(["a", "b"], dtype=pl.Categorical),
+            "enum": pl.Series(["x", "y"], dtype=pl.Enum(["x", "y"])),
+            "nothing": pl.Series([None, None], dtype=pl.Null),
+            "nested": [{"n": 1}, {"n": 2}],
+        }
+    ).with_columns(pl.col("nested").cast(pl.Struct({"n": pl.UInt16})))
+    store = TableStore(tmp_path)
+    store.write("d", frame)
+    back = store.read("d", 0)
+    expected: dict[str, pl.DataType] = {
+        "u8": pl.Int16(),
+        "u32": pl.Int64(),
+        "u64": pl.Int64(),
+        "cat": pl.String(),
+        "enum": pl.String(),
+        "nothing": pl.String(),
+        "nested": pl.Struct({"n": pl.Int32()}),
+    }
+    assert dict(back.schema) == expected
+    assert back["u32"].to_list() == [1, 4_000_000_000]
+    assert back["enum"].to_list() == ["x", "y"]
+
+
+def test_uint64_past_int64_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot store columns big"):
+        TableStore(tmp_path).write("d", pl.DataFrame({"big": pl.Series([2**63], dtype=pl.UInt64)}))

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -428,6 +428,10 @@ class SourceCatalog:
         label = _checked_label(name)
 
         def work(session: Session) -> RoundInfo:
+            if session.get_bind().dialect.name == "postgresql":
+                # One starter at a time: otherwise two can both see no open round and both open
+                # one (SQLite's BEGIN IMMEDIATE already serialises writers).
+                session.execute(text("LOCK TABLE rounds IN SHARE ROW EXCLUSIVE MODE"))
             found = _open_round(session)
             if found is not None:
                 raise LineageError(

@@ -14,7 +14,7 @@ from datawheel.store._rows import (
     row_hash_expr,
     with_row_identity,
 )
-from datawheel.store._tables import TableStore
+from datawheel.store._tables import TableStore, storable
 
 __all__ = [
     "ROW_HASH",
@@ -35,6 +35,7 @@ __all__ = [
     "is_system_column",
     "parse_ref",
     "row_hash_expr",
+    "storable",
     "with_row_identity",
     "write_frame",
 ]

@@ -76,7 +76,8 @@ class TableStore:
     ) -> tuple[list[AddAction], pa.Schema]:
         schema: pl.Schema | None = None
         actions: list[AddAction] = []
-        for frame in [frames] if isinstance(frames, pl.DataFrame) else frames:
+        for given in [frames] if isinstance(frames, pl.DataFrame) else frames:
+            frame = storable(given)
             if schema is None:
                 schema = frame.schema
             elif frame.schema != schema:
@@ -215,6 +216,47 @@ def _file_problem(path: Path, size: int) -> str | None:
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
     return None
+
+
+_WIDER = {pl.UInt8: pl.Int16(), pl.UInt16: pl.Int32(), pl.UInt32: pl.Int64(), pl.UInt64: pl.Int64()}
+
+
+def storable(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` in the types a Delta table holds.
+
+    Unsigned integers are widened to signed ones (UInt64 values past Int64's range are an
+    error); categoricals, enums and all-null columns become text.
+
+    Example:
+        >>> storable(pl.DataFrame({"n": pl.Series([1], dtype=pl.UInt32), "c": ["a"]}).with_columns(
+        ...     pl.col("c").cast(pl.Categorical))).schema
+        Schema([('n', Int64), ('c', String)])
+    """
+    casts = {name: _storable_type(dtype) for name, dtype in frame.schema.items()}
+    changed = {name: dtype for name, dtype in casts.items() if dtype != frame.schema[name]}
+    if not changed:
+        return frame
+    try:
+        return frame.cast(changed, strict=True)  # type: ignore[arg-type]
+    except pl.exceptions.PolarsError as exc:
+        raise StoreError(
+            f"cannot store columns {', '.join(changed)} as {', '.join(map(str, changed.values()))}: {exc}",
+            hint="cast them to types a Delta table holds (signed integers, floats, text, dates…)",
+        ) from exc
+
+
+def _storable_type(given: pl.DataType | pl.datatypes.DataTypeClass) -> pl.DataType:
+    dtype: pl.DataType = given() if isinstance(given, type) else given
+    base = dtype.base_type()
+    if base in _WIDER:
+        return _WIDER[base]
+    if base in (pl.Categorical, pl.Enum, pl.Null):
+        return pl.String()
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct({f.name: _storable_type(f.dtype) for f in dtype.fields})
+    if isinstance(dtype, pl.List):
+        return pl.List(_storable_type(dtype.inner))
+    return dtype
 
 
 def _write_part(folder: Path, frame: pl.DataFrame, written: list[Path]) -> AddAction:
