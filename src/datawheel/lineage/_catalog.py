@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from datawheel.errors import RefError
-from datawheel.lineage._db import transaction
+from datawheel.lineage._db import by_name, transaction
 from datawheel.lineage._graph import add_event, get_or_add_artifact, now
 from datawheel.lineage._models import Dataset, DatasetVersion, Tag
 from datawheel.lineage._types import DatasetInfo, VersionInfo
@@ -185,15 +185,16 @@ def _lock_dataset(session: Session, name: str, key: Sequence[str]) -> Dataset:
 
 
 def _dataset(session: Session, name: str) -> Dataset:
-    found = session.scalar(select(Dataset).where(Dataset.name == name))
-    if found is None:
-        known = session.scalars(select(Dataset.name).order_by(Dataset.name).limit(10)).all()
-        raise RefError(
-            f"no dataset '{name}'"
-            + (f" (there are: {', '.join(known)})" if known else " (the workspace has none yet)"),
-            hint="list datasets with `datawheel datasets`, "
-            "or create one with `datawheel ingest FILE --name NAME`",
-        )
+    found: Dataset = by_name(
+        session,
+        Dataset,
+        name,
+        error=RefError,
+        what="dataset",
+        empty="the workspace has none yet",
+        hint="list datasets with `datawheel datasets`, "
+        "or create one with `datawheel ingest FILE --name NAME`",
+    )
     return found
 
 

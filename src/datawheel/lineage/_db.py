@@ -10,12 +10,12 @@ from typing import Any
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from datawheel.errors import SchemaVersionError, WorkspaceError
+from datawheel.errors import DatawheelError, SchemaVersionError, WorkspaceError
 
 _MIGRATIONS = Path(__file__).parent / "_migrations"
 _BUSY_TIMEOUT_MS = 60_000
@@ -120,6 +120,20 @@ def transaction(sessions: sessionmaker[Session], *, write: bool) -> Iterator[Ses
         if not write:
             session.connection(execution_options={_READONLY: True})
         yield session
+
+
+def by_name(
+    session: Session, model: Any, name: str, *, error: type[DatawheelError], what: str, empty: str, hint: str
+) -> Any:
+    """The row of ``model`` named ``name``, or ``error`` naming it and up to ten that exist."""
+    found = session.scalar(select(model).where(model.name == name))
+    if found is None:
+        known = session.scalars(select(model.name).order_by(model.name).limit(10)).all()
+        raise error(
+            f"no {what} '{name}'" + (f" (there are: {', '.join(known)})" if known else f" ({empty})"),
+            hint=hint,
+        )
+    return found
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

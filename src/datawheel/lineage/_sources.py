@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from datawheel.errors import LineageError
-from datawheel.lineage._db import transaction
+from datawheel.lineage._db import by_name, transaction
 from datawheel.lineage._graph import get_or_add_artifact, now
 from datawheel.lineage._models import (
     Artifact,
@@ -567,15 +567,16 @@ def _checked_label(name: str | None) -> str | None:
 
 
 def _source(session: Session, name: str) -> Source:
-    found = session.scalar(select(Source).where(Source.name == name))
-    if found is None:
-        known = session.scalars(select(Source.name).order_by(Source.name).limit(10)).all()
-        raise LineageError(
-            f"no source '{name}'"
-            + (f" (there are: {', '.join(known)})" if known else " (the plan has none yet)"),
-            hint="list them with `datawheel sources list`, "
-            "or add one with `datawheel sources add NAME --uri URI …`",
-        )
+    found: Source = by_name(
+        session,
+        Source,
+        name,
+        error=LineageError,
+        what="source",
+        empty="the plan has none yet",
+        hint="list them with `datawheel sources list`, "
+        "or add one with `datawheel sources add NAME --uri URI …`",
+    )
     return found
 
 
