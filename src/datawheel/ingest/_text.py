@@ -8,7 +8,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -37,7 +37,6 @@ class Dialect:
     quote: str | None
     header: bool
     columns: list[str]
-    renamed: dict[str, str] = field(default_factory=dict)
 
 
 def read_delimited(
@@ -152,8 +151,7 @@ def _dialect(
         names = rows[0]
     else:
         names = [f"column_{i + 1}" for i in range(len(rows[0]))]
-    clean, renamed = _clean_names(names)
-    return Dialect(sep, quote, header, clean, renamed)
+    return Dialect(sep, quote, header, _clean_names(names))
 
 
 def _sniff_separator(lines: list[str]) -> str:
@@ -198,19 +196,21 @@ def _typed(values: list[str]) -> bool:
     return infer_types(column)["v"] != pl.String
 
 
-def _clean_names(names: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """Names datawheel can keep: stripped, never starting with '_' (reserved), never repeated."""
+def _clean_names(names: Sequence[str]) -> list[str]:
+    """Names datawheel can keep: stripped, never starting with '_' (reserved), never repeated.
+
+    Example:
+        >>> _clean_names([" _id", "name", "name", ""])
+        ['id', 'name', 'name_2', 'column_4']
+    """
     out: list[str] = []
-    renamed: dict[str, str] = {}
     for i, raw in enumerate(names):
         name = raw.strip().lstrip("_") or f"column_{i + 1}"
         base, n = name, 2
         while name in out:
             name, n = f"{base}_{n}", n + 1
-        if name != raw:
-            renamed[raw] = name
         out.append(name)
-    return out, renamed
+    return out
 
 
 # -- chunks ----------------------------------------------------------------------------------

@@ -58,7 +58,6 @@ class IngestReport:
     quarantine: VersionInfo | None = None
     source: str | None = None
     round: int | None = None
-    renamed: dict[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
