@@ -11,6 +11,7 @@ PACKAGES = [
     "datawheel.lineage",
     "datawheel.workspace",
     "datawheel.ingest",
+    "datawheel.clean",
     "datawheel.transform",
     "datawheel.pipeline",
     "datawheel.demo",

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 __all__ = [
+    "CleanError",
     "DatawheelError",
     "IngestError",
     "LineageError",
@@ -77,3 +78,7 @@ class PipelineError(DatawheelError):
 
 class TransformError(DatawheelError):
     """A transform cannot be fitted, applied, saved or loaded, or a skew check was misused."""
+
+
+class CleanError(DatawheelError):
+    """A cleaning step (dedup, filters, redaction, anonymisation) cannot run on the input given."""
