@@ -89,3 +89,55 @@ def test_filter_needs_a_text_column(ws_dir: Path, run: Run) -> None:
     code, _, err = run("filter", "nums", "--column", "n", "--min-length", "2")
     assert code == 2
     assert "error:" in err
+
+
+def test_dedup_sms_exact_and_near(ws_dir: Path, run: Run) -> None:
+    code, _, err = run(
+        "ingest", str(DEMO_DATA), "--name", "sms", "--format", "tsv", "--no-header", "--columns", "label,text"
+    )
+    assert code == 0, err
+    with Workspace.open(ws_dir) as ws:
+        texts = ws.read("sms@1")["text"]
+    repeats = texts.len() - texts.n_unique()  # rows whose exact text came earlier
+    code, out, err = run("dedup", "sms@1", "--column", "text", "--exact", "--json")
+    assert code == 0, err
+    exact = json.loads(out)
+    assert exact["kept"] + exact["removed"] == 5574
+    assert exact["removed"] >= repeats  # normalising case and spaces finds these and a few more
+    code, out, err = run("dedup", "sms@1", "--column", "text", "--threshold", "0.8", "--json")
+    assert code == 0, err
+    near = json.loads(out)
+    assert near["removed"] >= exact["removed"]
+    assert near["clusters"] > 0
+    with Workspace.open(ws_dir) as ws:
+        kept_ids = set(ws.read(near["ref"])["_row_id"])
+        removed = ws.read("sms.removed").filter(pl.col("execution") == near["execution"])
+        assert removed.height == near["removed"]
+        assert set(removed["duplicate_of"]) <= kept_ids
+        assert removed["similarity"].min() > 0  # type: ignore[operator]
+
+
+def test_redact_keeps_rows_and_records_findings_without_values(ws_dir: Path, run: Run) -> None:
+    secrets = ["ann@example.com", "010-1234-5678", "4111 1111 1111 1111"]
+    with Workspace.open(ws_dir) as ws:
+        ws.commit(
+            "notes",
+            pl.DataFrame({"text": [f"mail {secrets[0]}", f"call {secrets[1]}", f"card {secrets[2]}", "hi"]}),
+        )
+    code, out, err = run("redact", "notes", "--column", "text", "--mode", "tag", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["version"], report["kept"], report["removed"]) == (2, 4, 0)
+    assert report["findings"] == {"EMAIL": 1, "PHONE": 1, "CREDIT_CARD": 1}
+    assert not any(s in out for s in secrets)
+    with Workspace.open(ws_dir) as ws:
+        text = ws.read("notes@2")["text"].to_list()
+        assert text == ["mail <EMAIL>", "call <PHONE>", "card <CREDIT_CARD>", "hi"]
+        findings = ws.read(report["outputs"]["pii_findings"])
+        assert findings.height == 3
+        dumped = findings.write_csv()
+        assert not any(s in dumped for s in secrets)
+    code, _, err = run("redact", "notes@1", "--column", "text", "--mode", "hash")
+    assert code == 2
+    assert "salt" in err
+    assert not any(s in err for s in secrets)

@@ -124,3 +124,64 @@ def anonymize(
     _show(
         report, json, f"k reached {s.get('k_reached')}, information lost {s.get('information_loss', 0):.2f}"
     )
+
+
+@app.command()
+def dedup(
+    ref: RefArg,
+    column: ColumnOption,
+    threshold: Annotated[
+        float, typer.Option(help="Jaccard similarity at or above which rows are near duplicates.")
+    ] = 0.8,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="Only exact duplicates (after normalising case, spaces, NFKC).")
+    ] = False,
+    shingle: Annotated[
+        str, typer.Option(help="Shingles: auto, word or char (char suits Korean, Chinese, Japanese).")
+    ] = "auto",
+    n: Annotated[int | None, typer.Option(help="Shingle size (default: 5 characters or 3 words).")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Drop exact and near duplicates (MinHash + LSH); dropped rows go to NAME.removed with duplicate_of."""
+    from datawheel.pipeline._clean import dedup_dataset
+
+    options: dict[str, Any] = {} if exact else {"shingle": shingle, "n": n}
+    with workspace() as ws:
+        report = dedup_dataset(ws, ref, column=column, threshold=threshold, exact=exact, **options)
+    _show(report, json, f"{report.stats.get('clusters', 0):,} clusters")
+
+
+@app.command()
+def redact(
+    ref: RefArg,
+    column: ColumnOption,
+    mode: Annotated[
+        str, typer.Option(help="mask (***), tag (<EMAIL>), hash (salted) or pseudonym (consistent fakes).")
+    ] = "mask",
+    salt: Annotated[
+        str | None,
+        typer.Option(
+            envvar="DATAWHEEL_PII_SALT", help="Salt for hash and pseudonym modes (or DATAWHEEL_PII_SALT)."
+        ),
+    ] = None,
+    types: Annotated[
+        str | None, typer.Option(help="Only these entity types, comma-separated (EMAIL, PHONE, …).")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Redact PII in a text column; where it was (never what) goes to NAME.pii_findings."""
+    from datawheel.pipeline._clean import redact_dataset
+
+    chosen = [t.strip().upper() for t in types.split(",") if t.strip()] if types else None
+    with workspace() as ws:
+        report = redact_dataset(ws, ref, column=column, mode=mode, salt=salt, types=chosen)
+    findings = report.stats.get("findings", {})
+    if json:
+        print_json(report.to_dict())
+        return
+    console.print(
+        f"redact: {report.version.ref}; findings "
+        + (", ".join(f"{k} {v:,}" for k, v in findings.items()) or "none")
+        + (f" (where: {report.extra['pii_findings']})" if "pii_findings" in report.extra else ""),
+        markup=False,
+    )

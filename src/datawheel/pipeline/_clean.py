@@ -174,3 +174,67 @@ def anonymize_dataset(
         capability=capability,
         message=f"{k}-anonymous on {', '.join(quasi_identifiers)}",
     )
+
+
+def dedup_dataset(
+    workspace: Workspace,
+    ref: str,
+    *,
+    column: str,
+    threshold: float = 0.8,
+    exact: bool = False,
+    **options: Any,
+) -> CleanReport:
+    """Drop exact or near duplicates of ``column`` (see ``datawheel.clean``).
+
+    Each removed row names the kept row it duplicates (``duplicate_of``, a ``_row_id``) and the
+    similarity.
+    """
+    from datawheel.clean import exact_duplicates, near_duplicates
+
+    def capability(frame: pl.DataFrame) -> Cleaned:
+        if exact:
+            result = exact_duplicates(frame, column, **options)
+        else:
+            result = near_duplicates(frame, column, threshold=threshold, **options)
+        return Cleaned(result.kept, result.removed, result.to_dict())
+
+    parameters = {"column": column, "threshold": None if exact else threshold, "exact": exact, **options}
+    what = "exact duplicates" if exact else f"near duplicates (Jaccard >= {threshold})"
+    return clean(
+        workspace, ref, step="dedup", parameters=parameters, capability=capability, message=f"drop {what}"
+    )
+
+
+def redact_dataset(
+    workspace: Workspace,
+    ref: str,
+    *,
+    column: str,
+    mode: str = "mask",
+    salt: str | None = None,
+    types: list[str] | None = None,
+) -> CleanReport:
+    """Redact PII in ``column`` (see ``datawheel.clean.redact``); no row is removed.
+
+    Where PII was (row, type, offsets, detector; never the value) goes to ``NAME.pii_findings``.
+    The salt is recorded only as given or not, never its value.
+    """
+    from datawheel.clean import redact
+
+    def capability(frame: pl.DataFrame) -> Cleaned:
+        result = redact(frame, column, mode=mode, salt=salt, types=types)  # type: ignore[arg-type]
+        findings = result.findings.table
+        if ROW_ID in findings.columns:  # a row with two findings would repeat it: not an identity here
+            findings = findings.rename({ROW_ID: "source_row_id"})
+        return Cleaned(result.frame, frame.clear(), result.to_dict(), {"pii_findings": findings})
+
+    parameters = {"column": column, "mode": mode, "types": types, "salt": "given" if salt else None}
+    return clean(
+        workspace,
+        ref,
+        step="redact",
+        parameters=parameters,
+        capability=capability,
+        message=f"redact PII ({mode})",
+    )
