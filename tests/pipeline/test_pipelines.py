@@ -257,3 +257,25 @@ def test_edited_step_module_is_read_again_in_the_same_process(workspace: Workspa
     assert pipeline_status(workspace, again)[0].reasons == ("code changed",)
     assert run_pipeline(workspace, again).executed == ["twice"]
     assert workspace.read("out")["n"].to_list() == [3, 6]
+
+
+def test_cleaning_steps_in_a_pipeline_file(workspace: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "pipeline.toml").write_text(
+        '[[step]]\nname = "unique"\nuses = "dedup"\ninputs = { table = "notes" }\n'
+        'outputs = { output = "unique_notes", removed = "duplicate_notes" }\n'
+        'params = { column = "text", exact = true }\n\n'
+        '[[step]]\nname = "private"\nuses = "redact"\ninputs = { table = "unique_notes" }\n'
+        'outputs = { output = "safe_notes", findings = "note_findings" }\n'
+        'params = { column = "text", mode = "tag" }\n',
+        encoding="utf-8",
+    )
+    notes = ["write to ann@example.com", "Write to  ann@example.com", "nothing here"]
+    workspace.commit("notes", pl.DataFrame({"text": notes}))
+    report = run_pipeline(workspace, load_pipeline(tmp_path / "pipeline.toml"))
+    assert report.executed == ["unique", "private"]
+    assert workspace.read("safe_notes")["text"].to_list() == ["write to <EMAIL>", "nothing here"]
+    assert workspace.read("duplicate_notes")["reason"].to_list() == ["exact duplicate"]
+    assert workspace.read("note_findings")["type"].to_list() == ["EMAIL"]
+    assert set(workspace.read("duplicate_notes")["duplicate_of"]) <= set(
+        workspace.read("unique_notes")["_row_id"]
+    )

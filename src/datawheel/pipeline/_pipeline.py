@@ -13,6 +13,7 @@ from typing import Any
 
 from datawheel.errors import PipelineError
 from datawheel.pipeline._builtins import BUILTINS
+from datawheel.pipeline._clean_steps import CLEANING
 from datawheel.pipeline._step import Step
 from datawheel.store import check_dataset_name, parse_ref
 
@@ -194,10 +195,13 @@ def _spec(entry: Any, path: Path, number: int) -> StepSpec:
 
 def _resolve(uses: str, path: Path, name: str) -> Step:
     if ":" not in uses:
+        if uses in CLEANING:
+            return CLEANING[uses]
         if uses not in BUILTINS:
             raise PipelineError(
                 f"step '{name}' uses '{uses}', which is not a built-in step",
-                hint=f"use one of {', '.join(sorted(BUILTINS))}, or module:function for your own",
+                hint=f"use one of {', '.join(sorted({*BUILTINS, *CLEANING}))}, "
+                "or module:function for your own",
             )
         return BUILTINS[uses]
     module_name, _, attribute = uses.partition(":")
