@@ -108,13 +108,21 @@ def clean(
     )
 
 
+def set_aside(removed: pl.DataFrame) -> pl.DataFrame:
+    """Removed rows as a table of their own: their old ids kept as ``removed_row_id``, not as ids."""
+    rows = removed.drop(ROW_HASH, strict=False)
+    return rows.rename({ROW_ID: "removed_row_id"}) if ROW_ID in rows.columns else rows
+
+
+def findings_table(findings: pl.DataFrame) -> pl.DataFrame:
+    """PII findings as a table of their own: a row with two findings would repeat its ``_row_id``."""
+    return findings.rename({ROW_ID: "source_row_id"}) if ROW_ID in findings.columns else findings
+
+
 def _commit_removed(
     workspace: Workspace, run: StepRun, name: str, removed: pl.DataFrame, step: str
 ) -> VersionInfo:
-    rows = removed.drop(ROW_HASH, strict=False)
-    if ROW_ID in rows.columns:
-        rows = rows.rename({ROW_ID: "removed_row_id"})
-    rows = rows.with_columns(
+    rows = set_aside(removed).with_columns(
         pl.lit(step).alias("step"), pl.lit(run.execution.id, pl.Int64).alias("execution")
     )
     target = removed_name(name)
@@ -224,9 +232,7 @@ def redact_dataset(
 
     def capability(frame: pl.DataFrame) -> Cleaned:
         result = redact(frame, column, mode=mode, salt=salt, types=types)  # type: ignore[arg-type]
-        findings = result.findings.table
-        if ROW_ID in findings.columns:  # a row with two findings would repeat it: not an identity here
-            findings = findings.rename({ROW_ID: "source_row_id"})
+        findings = findings_table(result.findings.table)
         return Cleaned(result.frame, frame.clear(), result.to_dict(), {"pii_findings": findings})
 
     parameters = {"column": column, "mode": mode, "types": types, "salt": "given" if salt else None}

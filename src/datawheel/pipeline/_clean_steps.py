@@ -5,14 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from datawheel.clean import exact_duplicates, k_anonymize, near_duplicates, quality_filter, redact
+from datawheel.pipeline._clean import findings_table, set_aside
 from datawheel.pipeline._step import Step, step
-from datawheel.store import ROW_HASH, ROW_ID
-
-
-def _set_aside(removed: pl.DataFrame) -> pl.DataFrame:
-    """Removed rows as a table of their own: their old ids kept as a column, not as identities."""
-    rows = removed.drop(ROW_HASH, strict=False)
-    return rows.rename({ROW_ID: "removed_row_id"}) if ROW_ID in rows.columns else rows
 
 
 @step(name="dedup", outputs=["output", "removed"])
@@ -21,7 +15,7 @@ def dedup_rows(
 ) -> dict[str, pl.DataFrame]:
     """Exact or near duplicates of ``column`` dropped; ``removed`` names what each duplicates."""
     found = exact_duplicates(table, column) if exact else near_duplicates(table, column, threshold=threshold)
-    return {"output": found.kept, "removed": _set_aside(found.removed)}
+    return {"output": found.kept, "removed": set_aside(found.removed)}
 
 
 @step(name="quality_filter", outputs=["output", "removed"])
@@ -45,7 +39,7 @@ def filter_quality(
         languages=languages,
         words=words,
     )
-    return {"output": found.kept, "removed": _set_aside(found.removed)}
+    return {"output": found.kept, "removed": set_aside(found.removed)}
 
 
 @step(name="redact", outputs=["output", "findings"])
@@ -54,10 +48,7 @@ def redact_pii(
 ) -> dict[str, pl.DataFrame]:
     """PII in ``column`` redacted; ``findings`` says where (never what)."""
     found = redact(table, column, mode=mode, salt=salt)  # type: ignore[arg-type]
-    findings = found.findings.table
-    if ROW_ID in findings.columns:
-        findings = findings.rename({ROW_ID: "source_row_id"})
-    return {"output": found.frame, "findings": findings}
+    return {"output": found.frame, "findings": findings_table(found.findings.table)}
 
 
 @step(name="anonymize", outputs=["output", "removed"])
@@ -73,7 +64,7 @@ def anonymize_rows(
     rules = {c: {"bucket": w} for c, w in (buckets or {}).items()}
     rules.update({c: {"prefix": n} for c, n in (prefixes or {}).items()})
     found = k_anonymize(table, quasi_identifiers or [], k=k, generalize=rules or None)
-    return {"output": found.kept, "removed": _set_aside(found.removed)}
+    return {"output": found.kept, "removed": set_aside(found.removed)}
 
 
 CLEANING: dict[str, Step] = {s.name: s for s in (dedup_rows, filter_quality, redact_pii, anonymize_rows)}
