@@ -28,6 +28,7 @@ The near-duplicate search runs in five passes, each linear in the data or in the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -335,13 +336,24 @@ def _bands_rows(threshold: float, permutations: int, bands: int | None, rows: in
 
 def _normalise(texts: pl.Series, *, lowercase: bool, spaces: bool, nfkc: bool) -> pl.Series:
     x = texts.cast(pl.String)
-    if nfkc:
-        x = x.str.normalize("NFKC")
+    if nfkc:  # NFKC leaves ASCII as it is: normalise only the texts with another character
+        x = _where_matching(x, r"[^\x00-\x7F]", lambda t: t.str.normalize("NFKC"))
     if lowercase:
         x = x.str.to_lowercase()
-    if spaces:
-        x = x.str.replace_all(r"\s+", " ").str.strip_chars(" ")
+    if spaces:  # only a run of spaces or another white space character needs replacing
+        x = _where_matching(x, r"[\s&&[^ ]]| {2}", lambda t: t.str.replace_all(r"\s+", " "))
+        x = x.str.strip_chars(" ")
     return x
+
+
+def _where_matching(texts: pl.Series, pattern: str, change: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """``change`` applied to the texts matching ``pattern`` only (the others are left as they are)."""
+    rows = texts.str.contains(pattern).fill_null(False).arg_true()
+    if rows.len() == 0:
+        return texts
+    if rows.len() == texts.len():
+        return change(texts)
+    return texts.clone().scatter(rows, change(texts.gather(rows)))
 
 
 def _first_of_equal(texts: pl.Series) -> I64:
@@ -365,6 +377,11 @@ def _pick_shingle(texts: pl.Series) -> Literal["word", "char"]:
 
 def _shingles(texts: pl.Series, kind: str, n: int, seed: int) -> pl.DataFrame:
     """``doc`` (position in ``texts``) and ``h`` (UInt64 shingle hash), in document order."""
+    return _shingles_lazy(texts, kind, n, seed).collect()
+
+
+def _shingles_lazy(texts: pl.Series, kind: str, n: int, seed: int) -> pl.LazyFrame:
+    """:func:`_shingles` as a lazy query (to fuse with what follows it)."""
     tokens = texts.str.split("") if kind == "char" else texts.str.split(" ")
     parts = (
         pl.DataFrame({"tok": tokens})
@@ -372,16 +389,26 @@ def _shingles(texts: pl.Series, kind: str, n: int, seed: int) -> pl.DataFrame:
         .explode("tok")
         .filter(pl.col("tok").is_not_null() & (pl.col("tok") != ""))
     )
-    doc, tok = pl.col("doc"), pl.col("tok")
-    shifted = [pl.when(doc.shift(-k) == doc).then(tok.shift(-k)) for k in range(n)]
+    # documents are contiguous: each token's position and the tokens left in its document
+    doc = parts.get_column("doc").to_numpy()
+    counts = np.bincount(doc, minlength=texts.len())
+    pos = np.arange(doc.size) - (np.cumsum(counts) - counts)[doc]
+    left = counts[doc] - pos
+    keep = (left >= n) | ((pos == 0) & (left < n))  # every full n-gram, or the whole short text
+    tok = pl.col("tok")
+    shifted = [tok, *(pl.when(pl.col("left") > k).then(tok.shift(-k)) for k in range(1, n))]
     sep = "" if kind == "char" else " "
-    pos = pl.int_range(pl.len()).over("doc")
-    count = pl.len().over("doc")
-    return parts.select(
-        doc,
-        pl.concat_str(shifted, separator=sep, ignore_nulls=True).hash(seed=seed).alias("h"),
-        ((pos + n <= count) | ((pos == 0) & (count < n))).alias("keep"),
-    ).filter("keep")[["doc", "h"]]
+    return (
+        parts.with_columns(pl.Series("left", left, dtype=pl.Int64), pl.Series("keep", keep, dtype=pl.Boolean))
+        .lazy()
+        .select(
+            "doc",
+            pl.concat_str(shifted, separator=sep, ignore_nulls=True).hash(seed=seed).alias("h"),
+            "keep",
+        )
+        .filter("keep")
+        .select("doc", "h")
+    )
 
 
 def _permutations(permutations: int, seed: int) -> tuple[U64, U64]:
@@ -400,19 +427,18 @@ def _signatures(texts: pl.Series, kind: str, n: int, permutations: int, seed: in
     lengths = texts.str.len_chars() if kind == "char" else texts.str.count_matches(" ") + 1
     per_doc = max(1.0, float(lengths.mean() or 1.0))  # type: ignore[arg-type]
     step = max(1, int(_SHINGLES_PER_CHUNK / per_doc))
-    low = (pl.col("h") ^ (pl.col("h") // _2_32)) % _2_32
+    low = ((pl.col("h") ^ (pl.col("h") // _2_32)) % _2_32).alias("x")
+    # the shift is monotone, so the minimum is taken before it: ((a * x + b) mod 2**64) >> 32; each
+    # text's hashes are gathered into one list first, then every permutation is a list expression
     mins = [
-        ((low * pl.lit(int(a[i]), pl.UInt64) + pl.lit(int(b[i]), pl.UInt64)) // _2_32)
-        .min()
-        .cast(pl.UInt32)
-        .alias(f"p{i}")
+        (pl.col("x") * pl.lit(int(a[i]), pl.UInt64) + pl.lit(int(b[i]), pl.UInt64)).list.min().alias(f"p{i}")
         for i in range(permutations)
     ]
     for start in range(0, texts.len(), step):
-        chunk = _shingles(texts.slice(start, step), kind, n, seed)
-        signed = chunk.lazy().group_by("doc").agg(mins).sort("doc").collect()
+        chunk = _shingles_lazy(texts.slice(start, step), kind, n, seed).select("doc", low)
+        signed = chunk.group_by("doc", maintain_order=True).agg("x").select("doc", *mins).collect()
         docs = signed.get_column("doc").to_numpy().astype(np.int64)
-        sig[start + docs] = signed.drop("doc").to_numpy()
+        sig[start + docs] = signed.drop("doc").to_numpy() >> np.uint64(32)
     return sig
 
 
