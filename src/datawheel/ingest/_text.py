@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import polars as pl
 
@@ -21,6 +21,7 @@ from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding,
 
 CHUNK_BYTES = 64 << 20
 SAMPLE_BYTES = 1 << 20
+_PROBE_BYTES = 1 << 16
 _ABSENT = ("\x1f", "\x1e", "\x1d", "\x1c", "\x07")
 _SEPARATORS = (",", ";", "\t", "|")
 _NAME_LIKE = re.compile(r"^[^\W\d][\w .\-]*$")
@@ -429,6 +430,13 @@ def _utf8_chunks(path: Path, quote: str | None, chunk_bytes: int, *, skip: int) 
     with path.open("rb") as handle:
         position = skip
         while True:
+            data = _read_whole_lines(handle, position, chunk_bytes)
+            if data is not None:  # up to the last newline the chunk would hold: no copy to cut it
+                quoted = quote_byte if quote_byte is not None and quote_byte in data else None
+                if quoted is None or not data.count(quoted, 0, len(data) - 1) % 2:
+                    yield _Chunk(position + len(data), raw=data)
+                    position += len(data)
+                    continue
             handle.seek(position)
             data = handle.read(chunk_bytes)
             if len(data) < chunk_bytes:  # the rest of the file
@@ -436,13 +444,35 @@ def _utf8_chunks(path: Path, quote: str | None, chunk_bytes: int, *, skip: int) 
                     yield _Chunk(position + len(data), raw=data)
                 return
             cut = data.rfind(b"\n")
-            while quote_byte is not None and cut >= 0 and data.count(quote_byte, 0, cut) % 2:
+            # With no quote in the chunk every newline ends a record: no need to count quotes.
+            quoted = quote_byte if quote_byte is not None and quote_byte in data else None
+            while quoted is not None and cut >= 0 and data.count(quoted, 0, cut) % 2:
                 cut = data.rfind(b"\n", 0, cut)
             if cut < 0:  # one record longer than a chunk: read more at once
                 chunk_bytes *= 2
                 continue
             yield _Chunk(position + cut + 1, raw=data if cut == len(data) - 1 else data[: cut + 1])
             position += cut + 1
+
+
+def _read_whole_lines(handle: BinaryIO, position: int, chunk_bytes: int) -> bytes | None:
+    """The bytes from ``position`` to the last newline in the next ``chunk_bytes``, read exactly.
+
+    The end of the span is found first from a small read of its last bytes, so the chunk is read
+    at its final length rather than read whole and then copied short. None when that is not
+    plain: a small chunk, the end of the file, or no newline near the span's end.
+    """
+    if chunk_bytes <= 2 * _PROBE_BYTES:
+        return None
+    handle.seek(position + chunk_bytes - _PROBE_BYTES)
+    tail = handle.read(_PROBE_BYTES)
+    cut = tail.rfind(b"\n")
+    if len(tail) < _PROBE_BYTES or cut < 0:
+        return None
+    length = chunk_bytes - _PROBE_BYTES + cut + 1
+    handle.seek(position)
+    data = handle.read(length)
+    return data if len(data) == length else None
 
 
 def _unix(text: str) -> str:

@@ -27,6 +27,7 @@ ROW_ID = "_row_id"
 ROW_HASH = "_row_hash"
 SOURCE = "_source"
 _SECOND_HALF = "_id_second_half"
+_ENCODED = "_encoded"
 
 
 def is_system_column(name: str) -> bool:
@@ -43,24 +44,32 @@ def _encoded(exprs: Sequence[pl.Expr]) -> plh.HExpr:
     return plh.hash_rows(list(exprs), version=1)
 
 
+def _halves(frame: pl.DataFrame, exprs: Sequence[pl.Expr]) -> pl.DataFrame:
+    """Columns ``a`` and ``b``: xxh3 with seeds 0 and 1 of the rows, encoded once for both."""
+    encoded = frame.select(_encoded(exprs).alias(_ENCODED))
+    column = plh.col(_ENCODED)
+    return encoded.select(column.nchash.xxh3_64(seed=0).alias("a"), column.nchash.xxh3_64(seed=1).alias("b"))
+
+
 def _id128(frame: pl.DataFrame, exprs: Sequence[pl.Expr]) -> pl.Series:
     """128-bit ids as hex: two seeded xxh3 hashes (seeds 0 and 1) of the encoded rows."""
-    encoded = _encoded(exprs)
-    halves = frame.select(
-        encoded.nchash.xxh3_64(seed=0).alias("a"), encoded.nchash.xxh3_64(seed=1).alias("b")
-    )
+    halves = _halves(frame, exprs)
     return _pack(halves["a"], halves["b"])
+
+
+_HEX = np.array([int.from_bytes(f"{i:02x}".encode(), "little") for i in range(256)], dtype="<u2")
 
 
 def _pack(first: pl.Series, second: pl.Series) -> pl.Series:
     """Two unsigned 64-bit halves as 32 hex characters, without a Python loop."""
-    packed = np.empty((len(first), 2), dtype=">u8")
+    count = len(first)
+    packed = np.empty((count, 2), dtype=">u8")
     packed[:, 0] = first.to_numpy()
     packed[:, 1] = second.to_numpy()
-    raw = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(16), len(first), [None, pa.py_buffer(packed.tobytes())]
-    )
-    series = pl.Series(ROW_ID, raw).cast(pl.Binary).bin.encode("hex")
+    text = _HEX[packed.view(np.uint8)]  # two hex digits a byte, as one 16-bit code
+    offsets = np.arange(0, 32 * (count + 1), 32, dtype=np.int64)
+    raw = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(text))
+    series = pl.Series(ROW_ID, raw)
     assert isinstance(series, pl.Series)
     return series
 
@@ -106,10 +115,9 @@ class RowIdentity:
                 "the table has no data columns",
                 hint="commit a table with at least one column whose name does not start with '_'",
             )
-        encoded = _encoded([pl.col(c) for c in columns])
-        out = frame.with_columns(  # both 64-bit halves in one pass over the encoded rows
-            encoded.nchash.xxh3_64(seed=0).reinterpret(signed=True).alias(ROW_HASH),
-            encoded.nchash.xxh3_64(seed=1).alias(_SECOND_HALF),
+        halves = _halves(frame, [pl.col(c) for c in columns])  # both 64-bit halves, one encoding
+        out = frame.with_columns(
+            halves["a"].reinterpret(signed=True).alias(ROW_HASH), halves["b"].alias(_SECOND_HALF)
         )
         kept = out[ROW_ID].cast(pl.String) if ROW_ID in out.columns else None
         content = self._content_ids(out, columns)  # also counts repeats, kept rows included
@@ -148,8 +156,10 @@ class RowIdentity:
         content = _pack(frame[ROW_HASH].reinterpret(signed=False), frame[_SECOND_HALF])
         prints = frame[ROW_HASH].reinterpret(signed=False).to_numpy()
         before = self._contents.contains(prints)
-        repeat = frame[ROW_HASH].is_duplicated().to_numpy() | before
-        self._contents.add(prints)
+        ordered = np.sort(prints)
+        same = ordered[1:] == ordered[:-1]
+        repeat = np.isin(prints, ordered[1:][same]) | before if same.any() else before
+        self._contents.add(prints, ordered=ordered)
         if not repeat.any():
             return content
         numbers = []
@@ -213,6 +223,7 @@ class FingerprintSet:
             (self._bitmap[slots >> np.uint64(3)] >> (slots & np.uint64(7)).astype(np.uint8)) & 1
         )
         if len(maybe):
+            maybe = maybe[np.argsort(prints[maybe], kind="stable")]  # sorted keys search far faster
             candidates = prints[maybe]
             hit = np.zeros(len(maybe), dtype=bool)
             for chunk in self._chunks:
@@ -221,11 +232,11 @@ class FingerprintSet:
             found[maybe] = hit
         return found
 
-    def add(self, prints: np.ndarray) -> None:
-        """Make ``prints`` members."""
+    def add(self, prints: np.ndarray, *, ordered: np.ndarray | None = None) -> None:
+        """Make ``prints`` members (``ordered``: the same, already sorted, if the caller has them)."""
         if not len(prints):
             return
-        self._chunks.append(np.sort(prints))
+        self._chunks.append(np.sort(prints) if ordered is None else ordered)
         self._size += len(prints)
         if len(self._chunks) > 256:  # only the bitmap's few candidates are looked up in the chunks
             self._chunks = [np.sort(np.concatenate(self._chunks), kind="stable")]
@@ -239,9 +250,14 @@ class FingerprintSet:
 
     def _mark(self, prints: np.ndarray) -> None:
         slots = prints & np.uint64(self._bits - 1)
-        byte, bit = slots >> np.uint64(3), (slots & np.uint64(7)).astype(np.uint8)
-        for b in range(8):  # one bit at a time, so repeated bytes need no ufunc.at
-            self._bitmap[byte[bit == b]] |= np.uint8(1 << b)
+        byte, bit = (
+            slots >> np.uint64(3),
+            np.left_shift(1, (slots & np.uint64(7)).astype(np.uint8), dtype=np.uint8),
+        )
+        while len(byte):  # where several share a byte, one write of each wins a round: redo the rest
+            self._bitmap[byte] |= bit
+            unset = (self._bitmap[byte] & bit) == 0
+            byte, bit = byte[unset], bit[unset]
 
 
 def with_row_identity(frame: pl.DataFrame, *, key: Sequence[str] | None = None) -> pl.DataFrame:

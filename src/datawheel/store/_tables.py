@@ -263,7 +263,7 @@ def _write_part(folder: Path, frame: pl.DataFrame, written: list[Path]) -> AddAc
     name = f"part-{uuid.uuid4().hex}.parquet"
     target = folder / name
     written.append(target)
-    frame.write_parquet(target, statistics=False)
+    frame.write_parquet(target, statistics=False, compression="zstd", compression_level=1)
     stat = target.stat()
     stats = json.dumps({"numRecords": frame.height})
     return AddAction(name, stat.st_size, {}, int(stat.st_mtime * 1000), True, stats)
