@@ -13,6 +13,7 @@ from datawheel.pipeline import (
     ingest,
     load_pipeline,
     pipeline_status,
+    rerun_from,
     run_pipeline,
     step,
 )
@@ -279,3 +280,14 @@ def test_cleaning_steps_in_a_pipeline_file(workspace: Workspace, tmp_path: Path)
     assert set(workspace.read("duplicate_notes")["duplicate_of"]) <= set(
         workspace.read("unique_notes")["_row_id"]
     )
+
+
+def test_rerun_from_recomputes_downstream_reading_that_version(seeded: Workspace) -> None:
+    run_pipeline(seeded, chain())
+    seeded.commit("spam", pl.DataFrame({"user": ["b", "c"]}))
+    report = rerun_from(seeded, chain(), "spam@2")
+    assert report.executed == ["score", "despam", "count"]
+    assert seeded.read("report")["users"].to_list() == [2]
+    back = rerun_from(seeded, chain(), "spam@1")  # forced even though spam@1's outputs exist
+    assert back.executed == ["score", "despam", "count"]
+    assert seeded.read("report")["users"].to_list() == [3]

@@ -11,9 +11,16 @@ from rich.table import Table
 from datawheel.cli._app import app, state, workspace
 from datawheel.cli._output import console, errors, print_json
 from datawheel.lineage import to_text
-from datawheel.pipeline import DEFAULT_FILE, Pipeline, RunReport, load_pipeline, pipeline_status, run_pipeline
+from datawheel.pipeline import (
+    DEFAULT_FILE,
+    Pipeline,
+    RunReport,
+    load_pipeline,
+    pipeline_status,
+    rerun_from,
+    run_pipeline,
+)
 from datawheel.pipeline._runner import Engine
-from datawheel.store import parse_ref
 from datawheel.workspace import Workspace
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
@@ -102,10 +109,5 @@ def rerun(
 ) -> None:
     """Recompute every step downstream of a version, reading that version."""
     with workspace() as ws:
-        chosen = _pipeline(pipeline, ws)
-        name = parse_ref(from_ref).name
-        exact = ws.resolve(from_ref).ref
-        force = frozenset(chosen.downstream(name))
-        pins = {name: exact} if chosen.producer(name) is None else {}
-        report = run_pipeline(ws, chosen, pins=pins, force=force)
+        report = rerun_from(ws, _pipeline(pipeline, ws), from_ref)
     _report(report, json)

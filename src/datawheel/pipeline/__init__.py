@@ -23,6 +23,7 @@ from datawheel.pipeline._runner import (
     StepStatus,
     cache_key,
     pipeline_status,
+    rerun_from,
     run_pipeline,
 )
 from datawheel.pipeline._step import Step, step
@@ -53,6 +54,7 @@ __all__ = [
     "load_transform",
     "pipeline_status",
     "quarantine_name",
+    "rerun_from",
     "run_pipeline",
     "run_step",
     "step",

@@ -48,15 +48,6 @@ class Pipeline:
         """The step that writes ``dataset``, if a step does."""
         return next((s for s in self.steps if dataset in s.outputs.values()), None)
 
-    def external_inputs(self) -> list[str]:
-        """The datasets the pipeline reads but no step of it writes, in order of first use."""
-        seen: list[str] = []
-        for spec in self.steps:
-            for name in spec.reads:
-                if self.producer(name) is None and name not in seen:
-                    seen.append(name)
-        return seen
-
     def downstream(self, dataset: str) -> list[str]:
         """The steps that read ``dataset``, directly or through other steps, in pipeline order."""
         hit: set[str] = set()

@@ -165,6 +165,18 @@ def call_step(
     return run_on_ray(step, tables, params)
 
 
+def rerun_from(workspace: Workspace, pipeline: Pipeline, ref: str, *, engine: Engine = "local") -> RunReport:
+    """Recompute every step downstream of the version ``ref`` names, reading that version.
+
+    The steps that read the dataset, directly or through others, run even if cached; a dataset
+    no step writes is pinned to ``ref`` (one a step writes is the step's to make).
+    """
+    version = workspace.resolve(ref)
+    force = frozenset(pipeline.downstream(version.dataset))
+    pins = {version.dataset: version.ref} if pipeline.producer(version.dataset) is None else {}
+    return run_pipeline(workspace, pipeline, engine=engine, pins=pins, force=force)
+
+
 def _external_versions(
     workspace: Workspace, pipeline: Pipeline, pins: Mapping[str, str]
 ) -> dict[str, VersionInfo]:
