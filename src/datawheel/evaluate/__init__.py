@@ -1,0 +1,3 @@
+"""Evaluation: metrics, slices, fairness and learning curves over predictions."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Label quality: agreement, aggregation, label issues, weak supervision, active learning."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Release bundles: manifests, checksums, datasheets."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The labelling service: REST API and web pages (FastAPI)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Train/dev/test splits: exact stratification, groups, time, stable assignment, leakage checks."""
+
+__all__: list[str] = []
