@@ -19,6 +19,7 @@ __all__ = [
     "CleanError",
     "DatawheelError",
     "IngestError",
+    "LabellingError",
     "LineageError",
     "PipelineError",
     "RefError",
@@ -82,3 +83,15 @@ class TransformError(DatawheelError):
 
 class CleanError(DatawheelError):
     """A cleaning step (dedup, filters, redaction, anonymisation) cannot run on the input given."""
+
+
+class LabellingError(DatawheelError):
+    """A labelling project, task, account or export cannot do what was asked.
+
+    ``status`` is the HTTP status the labelling service answers with (404: not found,
+    403: not allowed, 409: conflicts with the task's state, 400: a bad request).
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, status: int = 400) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status

@@ -4,6 +4,7 @@ A step is a function over tables (:func:`step`); a pipeline wires steps by datas
 (:func:`load_pipeline`, :func:`build_pipeline`); :func:`run_pipeline` runs only what changed.
 """
 
+from datawheel.pipeline._artifacts import artifact_path, artifact_versions, resolve_artifact, save_artifact
 from datawheel.pipeline._fingerprint import code_fingerprint
 from datawheel.pipeline._ingest import (
     QUARANTINE_SUFFIX,
@@ -45,6 +46,8 @@ __all__ = [
     "StepRun",
     "StepSpec",
     "StepStatus",
+    "artifact_path",
+    "artifact_versions",
     "build_pipeline",
     "cache_key",
     "code_fingerprint",
@@ -55,8 +58,10 @@ __all__ = [
     "pipeline_status",
     "quarantine_name",
     "rerun_from",
+    "resolve_artifact",
     "run_pipeline",
     "run_step",
+    "save_artifact",
     "step",
     "transform_path",
 ]

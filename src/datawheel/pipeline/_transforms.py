@@ -5,11 +5,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from datawheel.errors import RefError
 from datawheel.lineage import ArtifactInfo
+from datawheel.pipeline._artifacts import artifact_path, save_artifact
 from datawheel.pipeline._fingerprint import code_fingerprint
 from datawheel.pipeline._record import run_step
-from datawheel.store import check_dataset_name, parse_ref
+from datawheel.store import check_dataset_name
 from datawheel.transform import FittedTransform, Transform
 from datawheel.workspace import Workspace
 
@@ -35,7 +35,6 @@ def fit_transform(workspace: Workspace, transform: Transform, ref: str, *, name:
     """
     check_dataset_name(name)
     version = workspace.resolve(ref)
-    number = 1 + len(_versions(workspace, name))
     ops = [op.to_dict() for op in transform.ops]
     with run_step(
         workspace,
@@ -48,21 +47,8 @@ def fit_transform(workspace: Workspace, transform: Transform, ref: str, *, name:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"{name}.json"
             fitted.save(path)
-            blob = workspace.blobs.put_file(path)
-        artifact = workspace.lineage.add_artifact(
-            TRANSFORM,
-            f"{name}@{number}",
-            digest=blob,
-            uri=workspace.blobs.path(blob).as_uri(),
-            properties={
-                "transform": name,
-                "version": number,
-                "fitted_on": version.ref,
-                "digest": fitted.digest,
-            },
-        )
-        workspace.lineage.record_event(run.execution.id, artifact.id, "output")
-    return artifact
+            properties = {"transform": name, "fitted_on": version.ref, "digest": fitted.digest}
+            return save_artifact(run, TRANSFORM, name, path, properties=properties)
 
 
 def transform_path(workspace: Workspace, ref: str) -> Path:
@@ -70,29 +56,9 @@ def transform_path(workspace: Workspace, ref: str) -> Path:
 
     Copy it anywhere: ``Transform.load(path).apply(batch)`` needs no workspace.
     """
-    parsed = parse_ref(ref)
-    versions = _versions(workspace, parsed.name)
-    if not versions:
-        raise RefError(f"no transform '{parsed.name}'", hint="fit one with fit_transform")
-    if parsed.version is None:
-        return workspace.blobs.path(versions[-1].digest)
-    if not 1 <= parsed.version <= len(versions):
-        raise RefError(
-            f"transform '{parsed.name}' has no version {parsed.version} (it has 1..{len(versions)})",
-            hint="check the version",
-        )
-    return workspace.blobs.path(versions[parsed.version - 1].digest)
+    return artifact_path(workspace, TRANSFORM, ref)
 
 
 def load_transform(workspace: Workspace, ref: str) -> FittedTransform:
     """Load a transform version from the workspace (``NAME`` for the latest, or ``NAME@N``)."""
     return Transform.load(transform_path(workspace, ref))
-
-
-def _versions(workspace: Workspace, name: str) -> list[ArtifactInfo]:
-    found: list[ArtifactInfo] = []
-    while True:
-        matches = workspace.lineage.find_artifacts(TRANSFORM, f"{name}@{len(found) + 1}")
-        if not matches:
-            return found
-        found.append(matches[-1])
