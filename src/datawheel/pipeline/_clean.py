@@ -12,6 +12,7 @@ from datawheel.errors import CleanError
 from datawheel.lineage import VersionInfo
 from datawheel.pipeline._fingerprint import code_fingerprint
 from datawheel.pipeline._record import StepRun, run_step
+from datawheel.pipeline._replay import replayable
 from datawheel.store import ROW_HASH, ROW_ID
 from datawheel.workspace import Workspace
 
@@ -132,6 +133,7 @@ def _commit_removed(
     return run.commit(target, rows, message=f"rows {step} took out of {name}")
 
 
+@replayable()
 def filter_dataset(workspace: Workspace, ref: str, *, column: str, **options: Any) -> CleanReport:
     """Drop low-quality rows (see ``datawheel.clean.quality_filter``); each removed row keeps its reason."""
     from datawheel.clean import quality_filter
@@ -150,6 +152,7 @@ def filter_dataset(workspace: Workspace, ref: str, *, column: str, **options: An
     )
 
 
+@replayable()
 def anonymize_dataset(
     workspace: Workspace,
     ref: str,
@@ -184,6 +187,7 @@ def anonymize_dataset(
     )
 
 
+@replayable()
 def dedup_dataset(
     workspace: Workspace,
     ref: str,
@@ -214,6 +218,7 @@ def dedup_dataset(
     )
 
 
+@replayable(secrets=("salt",))
 def redact_dataset(
     workspace: Workspace,
     ref: str,

@@ -28,6 +28,7 @@ from datawheel.ingest import (
 from datawheel.lineage import ArtifactInfo, VersionInfo, now
 from datawheel.pipeline._fingerprint import code_fingerprint
 from datawheel.pipeline._record import StepRun, run_step
+from datawheel.pipeline._replay import replayable, without_call
 from datawheel.store import ROW_HASH, ROW_ID, SOURCE
 from datawheel.workspace import Workspace
 
@@ -95,6 +96,7 @@ def quarantine_name(name: str) -> str:
     return f"{name}{QUARANTINE_SUFFIX}"
 
 
+@replayable(refs=())
 def ingest(
     workspace: Workspace,
     location: str | Path,
@@ -386,7 +388,7 @@ def _already(
                 or node.properties.get("status") != "completed"
             ):
                 continue
-            if node.properties.get("parameters") != parameters:
+            if without_call(node.properties.get("parameters") or {}) != parameters:
                 continue
             version = _output_version(workspace, int(node.properties["execution"]), name)
             if version is not None:

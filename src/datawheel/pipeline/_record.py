@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from datawheel.lineage import ArtifactInfo, ExecutionInfo, VersionInfo, now
+from datawheel.pipeline._replay import CALL, take_call
 from datawheel.workspace import Workspace
 
 
@@ -75,9 +76,10 @@ def run_step(
         ...     print(ws.lineage.execution(run.execution.id).status, v.execution_id == run.execution.id)
         completed True
     """
+    call = take_call()
     execution = workspace.lineage.start_execution(
         step,
-        parameters=parameters or {},
+        parameters={**(parameters or {}), **({CALL: call} if call else {})},
         code_fingerprint=code_fingerprint,
         engine=engine,
         user=workspace.user,
