@@ -7,6 +7,7 @@ changed, or not in the manifest. The manifest itself is checked for shape.
 
 from __future__ import annotations
 
+import gzip
 import json
 import tarfile
 from collections.abc import Mapping
@@ -142,14 +143,18 @@ def verify_bundle(folder: Path) -> Verification:
 
 
 def pack_bundle(folder: Path, archive: Path | None = None) -> Path:
-    """Write the bundle as one ``.tar.gz`` (files in path order, fixed times and owners)."""
+    """Write the bundle as one ``.tar.gz``, byte for byte the same for the same files."""
     target = archive or folder.with_name(f"{folder.name}.tar.gz")
 
     def fixed(info: tarfile.TarInfo) -> tarfile.TarInfo:
         info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
         return info
 
-    with tarfile.open(target, "w:gz") as tar:
+    with (
+        target.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 tar.add(path, arcname=f"{folder.name}/{path.relative_to(folder).as_posix()}", filter=fixed)

@@ -140,10 +140,10 @@ def _collection(facts: Mapping[str, Any]) -> list[str]:
     if ingests:
         lines += ["Ingests (each row keeps its file and line in `_source`):", ""]
         lines += _table(
-            ["when", "who", "file", "format", "encoding", "rows", "quarantined", "source"],
+            ["when", "who", "file", "format", "version made", "rows", "quarantined", "source"],
             [
                 [i.get("time", ""), i.get("user", ""), i.get("file", ""), i.get("format", ""),
-                 i.get("encoding") or "", i.get("rows", ""), i.get("quarantined", 0), i.get("source") or ""]
+                 i.get("version", ""), i.get("rows", ""), i.get("quarantined", 0), i.get("source") or ""]
                 for i in ingests
             ],
         )  # fmt: skip
@@ -194,8 +194,9 @@ def _uses(facts: Mapping[str, Any]) -> list[str]:
 def _distribution(facts: Mapping[str, Any]) -> list[str]:
     files = facts.get("files") or []
     lines = [
-        f"The bundle holds {len(files):,} data and report files; `manifest.json` lists each with "
-        "its BLAKE3 checksum (check them with `datawheel verify BUNDLE`).",
+        f"The bundle holds {len(files):,} data files, this datasheet, a quality report and the lineage; "
+        "`manifest.json` lists every file with its BLAKE3 checksum "
+        "(check them with `datawheel verify BUNDLE`).",
         "",
     ]
     if files:
