@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -77,3 +79,46 @@ def sms_file(tmp_path: Path) -> Path:
     target = tmp_path / "SMSSpamCollection"
     target.write_bytes(DEMO_DATA.read_bytes())
     return target
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@dataclass
+class BrowserPage:
+    """A page in real Chromium, with the console errors and failed requests it met."""
+
+    page: Any
+    errors: list[str]
+
+    def open(self, url: str) -> None:
+        """Load ``url`` and wait until the network is idle."""
+        self.page.goto(url, wait_until="networkidle")
+
+    def screenshot(self, path: Path) -> Path:
+        """Save a full-page screenshot; return its path."""
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def browser_page() -> Iterator[BrowserPage]:
+    """A headless Chromium page (Debian's chromium, driven by Playwright).
+
+    Skips, saying why, when Chromium is missing, except under CI, which must run browser tests.
+    """
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing (CI must run the browser tests; scripts/test installs it)")
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+        yield BrowserPage(page, errors)
+        browser.close()
