@@ -35,7 +35,7 @@ _current: ContextVar[dict[str, Any] | None] = ContextVar("datawheel_call", defau
 
 
 def replayable(
-    *, refs: tuple[str, ...] = ("ref",), secrets: tuple[str, ...] = ()
+    *, refs: tuple[str, ...] = ("ref",), secrets: tuple[str, ...] = (), outside: tuple[str, ...] = ()
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Record the decorated workspace function's call in the first execution it runs.
 
@@ -43,7 +43,9 @@ def replayable(
     resolved (``sms`` becomes ``sms@3``), so a replay reads the same versions. Arguments that
     cannot be written as JSON (a function, an object), and ``secrets`` (a salt, a password)
     when given, are recorded as unreplayable, never their value; a replay of that call says
-    so. Calls made inside a recorded call are not recorded again.
+    so. ``outside`` names arguments that write outside the workspace (an export folder):
+    recorded, but left out of a replay, so a replay never touches the user's files. Calls made
+    inside a recorded call are not recorded again.
     """
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
@@ -68,7 +70,8 @@ def replayable(
             for name in secrets:
                 if given.get(name) is not None:
                     arguments[name] = {_UNREPLAYABLE: "a secret, never recorded"}
-            token = _current.set({"function": path, "arguments": arguments, "refs": list(refs)})
+            call = {"function": path, "arguments": arguments, "refs": list(refs), "outside": list(outside)}
+            token = _current.set(call)
             try:
                 return fn(*args, **kwargs)
             finally:
@@ -113,6 +116,7 @@ def replay_call(workspace: Workspace, call: Mapping[str, Any], refs: Mapping[str
     arguments = {
         key: _mapped(value, refs) if key in call["refs"] else _decode(value)
         for key, value in call["arguments"].items()
+        if key not in call.get("outside", ())
     }
     return getattr(fn, "__wrapped__", fn)(workspace, **arguments)
 

@@ -22,6 +22,7 @@ from datawheel.errors import SplitError
 from datawheel.lineage import VersionInfo
 from datawheel.pipeline._fingerprint import code_fingerprint
 from datawheel.pipeline._record import StepRun, run_step
+from datawheel.pipeline._replay import replayable
 from datawheel.split import GAP, SPLIT_COLUMN, LeakageReport, SplitReport, check_leakage, split_frame
 from datawheel.store import ROW_HASH, ROW_ID, ExportFormat, write_frame
 from datawheel.workspace import Workspace
@@ -63,6 +64,7 @@ def split_name(name: str) -> str:
     return name if name.endswith(SPLIT_SUFFIX) else f"{name}{SPLIT_SUFFIX}"
 
 
+@replayable(outside=("export",))
 def split_dataset(
     workspace: Workspace,
     ref: str,
