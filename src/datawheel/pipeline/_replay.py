@@ -19,7 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import polars as pl
 
-from datawheel.errors import PipelineError
+from datawheel.errors import DatawheelError, PipelineError
 from datawheel.workspace import Workspace
 
 CALL = "_call"
@@ -122,10 +122,14 @@ def replay_call(workspace: Workspace, call: Mapping[str, Any], refs: Mapping[str
 
 
 def _resolved(workspace: Workspace, value: Any) -> Any:
-    if isinstance(value, str):
-        return workspace.resolve(value).ref
+    """A ref as ``NAME@N``; a value that names no version (a file's path) is kept as given."""
     if isinstance(value, list | tuple):
-        return [workspace.resolve(v).ref for v in value]
+        return [_resolved(workspace, v) for v in value]
+    if isinstance(value, str):
+        try:
+            return workspace.resolve(value).ref
+        except DatawheelError:
+            return value
     return _encode(value)
 
 
