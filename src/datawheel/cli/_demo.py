@@ -10,8 +10,13 @@ import typer
 from datawheel.cli._app import app
 from datawheel.cli._datasets import print_diff
 from datawheel.cli._output import console, print_json, versions_table
-from datawheel.demo import run_demo
+from datawheel.demo import Stage, run_demo
 from datawheel.lineage import to_text
+
+
+def _say(stage: Stage) -> None:
+    for line in stage.lines:
+        console.print(line, markup=False)
 
 
 @app.command()
@@ -21,8 +26,10 @@ def demo(
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")] = False,
 ) -> None:
-    """Turn the flywheel once on SMS data: plan, ingest two rounds, quarantine, clean, diff, lineage."""
-    result = run_demo(directory)
+    """Turn the flywheel once on SMS data: ingest, clean, check, label, split, train, release, monitor."""
+    if not json:
+        console.rule("datawheel demo: the flywheel, once, on the SMS Spam Collection")
+    result = run_demo(directory, say=None if json else _say)
     if json:
         print_json(
             {
@@ -34,35 +41,26 @@ def demo(
                 "versions": [v.to_dict() for v in result.versions],
                 "diff": result.diff.to_dict(),
                 "lineage": result.lineage.to_dict(),
+                "stages": [s.to_dict() for s in result.stages],
+                "reports": {k: str(v) for k, v in result.reports.items()},
             }
         )
         return
-    console.rule("datawheel demo")
-    console.print(f"Workspace: {result.root}\n")
-    console.print("[bold]datawheel sources list[/bold] (ranked by value score)")
-    for source in result.sources:
-        console.print(
-            f"  {source.name:<14} score {source.value_score:>9,.1f}  {source.expected_rows:,} rows, "
-            f"cost {source.cost:g}, {source.days:g} days, {source.quality} quality",
-            markup=False,
-        )
-    for step, report in (("1", result.first), ("2", result.second)):
-        console.print(
-            f"\n{step}. Ingested {report.location} from source '{report.source}' as {report.ref}: rows read "
-            f"{report.rows_read:,} = committed {report.rows:,} + quarantined {report.quarantined:,}",
-            markup=False,
-        )
-    for row in result.quarantine:
-        console.print(f"   quarantined line {row['line']}: {row['reason']} — {row['raw']!r}", markup=False)
-    console.print(
-        f"\nRound {result.round.round.number} added {result.round.rows_added:,} rows: "
-        + ", ".join(f"{s or '?'} {a:,}" for s, _, a in result.round.by_source()),
-        markup=False,
-    )
-    console.print(f"3. Unescaped HTML entities into {result.cleaned.ref} (tagged demo-clean)\n")
-    console.print(versions_table(result.versions, title="datawheel versions sms"))
+    console.print()
+    console.print(versions_table(result.versions, title="datawheel versions sms (the first three)"))
     console.print(f"\n[bold]datawheel diff {result.diff.a} {result.diff.b}[/bold]")
     print_diff(result.diff)
     console.print(f"\n[bold]datawheel lineage {result.cleaned.ref} --upstream[/bold]")
     console.print(to_text(result.lineage), markup=False)
-    console.print(f"\nExplore it: cd {result.root} && datawheel datasets")
+    console.print("\n[bold]Reports[/bold] (self-contained HTML, open in a browser)")
+    for name, path in result.reports.items():
+        console.print(f"  {name:<15} {path}", markup=False)
+    console.print("\n[bold]Explore[/bold]")
+    for command in (
+        f"cd {result.root}",
+        "datawheel datasets",
+        "datawheel lineage sms.split@1 --upstream      # from the split back to the files and lines",
+        "datawheel verify releases/v1 && datawheel reproduce v1",
+        "datawheel serve                               # label the drifted batch: project sms-round-2",
+    ):
+        console.print(f"  {command}", markup=False)

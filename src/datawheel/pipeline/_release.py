@@ -25,6 +25,12 @@ from datawheel.errors import DatawheelError
 from datawheel.lineage import ExecutionInfo, VersionInfo
 from datawheel.pipeline._artifacts import artifact_path, artifact_versions, save_artifact
 from datawheel.pipeline._record import run_step
+from datawheel.pipeline._release_facts import (
+    composition_facts,
+    evaluation_facts,
+    labelling_facts,
+    quality_facts,
+)
 from datawheel.pipeline._replay import CALL, replay_call, unreplayable, without_call
 from datawheel.release import (
     MANIFEST,
@@ -47,8 +53,15 @@ RELEASE = "release"
 SPLIT_COLUMN = "split"
 DataFormat = Literal["parquet", "csv", "jsonl"]
 Section = Callable[[Workspace, Sequence[VersionInfo], dict[str, Any]], None]
-#: Extra datasheet and quality facts, by section name; capabilities' workspace modules add theirs.
-FACT_GATHERERS: dict[str, Section] = {}
+#: Datasheet and quality facts beyond ingest and cleaning, by what they describe.
+FACT_GATHERERS: dict[str, Section] = {
+    "composition": composition_facts,
+    "quality": quality_facts,
+    "labelling": labelling_facts,
+    "evaluation": evaluation_facts,
+}
+#: Steps upstream of a release that are not cleaning: the datasheet shows them elsewhere.
+NOT_CLEANING = {"ingest", "split", RELEASE}
 
 
 @dataclass(frozen=True)
@@ -413,7 +426,7 @@ def gather_facts(
         made = workspace.catalog.made_by(execution.id)
         if execution.step == "ingest":
             facts["ingests"].append(_ingest_fact(execution, made))
-        elif execution.step != RELEASE and made:
+        elif execution.step not in NOT_CLEANING and made:
             facts["cleaning"].append(_step_fact(workspace, execution, made))
         for version in made:
             if version.dataset.endswith((".removed", ".quarantine")):
