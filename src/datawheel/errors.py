@@ -17,15 +17,20 @@ from __future__ import annotations
 
 __all__ = [
     "CleanError",
+    "ContractError",
     "DatawheelError",
+    "EvaluationError",
     "IngestError",
+    "LabelError",
     "LabellingError",
     "LineageError",
     "PipelineError",
     "RefError",
     "SchemaVersionError",
+    "SplitError",
     "StoreError",
     "TransformError",
+    "ValidationError",
     "WorkspaceError",
 ]
 
@@ -85,6 +90,22 @@ class CleanError(DatawheelError):
     """A cleaning step (dedup, filters, redaction, anonymisation) cannot run on the input given."""
 
 
+class LabelError(DatawheelError):
+    """Label quality cannot run on the input given: a missing column, one annotator, a bad label."""
+
+
+class EvaluationError(DatawheelError):
+    """A baseline, evaluation, slice, fairness or learning-curve analysis cannot run on the input given."""
+
+
+class ValidationError(DatawheelError):
+    """A profile, drift comparison or monitoring run cannot be made from the input given."""
+
+
+class ContractError(ValidationError):
+    """A data contract cannot be read, or does not fit the data it is asked to check."""
+
+
 class LabellingError(DatawheelError):
     """A labelling project, task, account or export cannot do what was asked.
 
@@ -95,3 +116,7 @@ class LabellingError(DatawheelError):
     def __init__(self, message: str, *, hint: str | None = None, status: int = 400) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+
+
+class SplitError(DatawheelError):
+    """A split cannot be made as asked: bad ratios or names, a missing column, a bad mode mix."""

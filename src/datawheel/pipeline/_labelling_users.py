@@ -6,6 +6,7 @@ keeps in a cookie, stored here only as its SHA-256, with a CSRF token of its own
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -31,7 +32,6 @@ ADMIN_NAME = "admin"
 SESSION_HOURS = 12
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _HASHER = PasswordHasher()
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
 _SESSIONS: weakref.WeakKeyDictionary[Workspace, sessionmaker[Session]] = weakref.WeakKeyDictionary()
 
 
@@ -54,7 +54,12 @@ class UserInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape of an account."""
-        return {"id": self.id, "name": self.name, "role": self.role, "created_at": self.created_at.isoformat()}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "created_at": self.created_at.isoformat(),
+        }
 
     def at_least(self, role: Role) -> bool:
         """Whether this account's role is ``role`` or above (annotator < reviewer < admin)."""
@@ -91,7 +96,7 @@ def check_role(role: str) -> Role:
     """``role`` if it is one of ``annotator``, ``reviewer``, ``admin``; else a LabellingError."""
     if role not in ROLES:
         raise LabellingError(f"'{role}' is not a role", hint=f"use one of: {', '.join(ROLES)}")
-    return role  # type: ignore[return-value]
+    return role
 
 
 def add_user(workspace: Workspace, name: str, *, role: str, password: str | None = None) -> NewUser:
@@ -156,12 +161,18 @@ def verify_password(workspace: Workspace, name: str, password: str) -> UserInfo 
     """The account if ``password`` is its password, else None (taking as long either way)."""
     with transaction(sessions_of(workspace), write=False) as session:
         row = session.scalar(select(LabelUser).where(LabelUser.name == name, LabelUser.active.is_(True)))
-        hashed = row.password_hash if row is not None else _DUMMY_HASH
+        hashed = row.password_hash if row is not None else _dummy_hash()
         try:
             _HASHER.verify(hashed, password)
         except (VerificationError, InvalidHashError):
             return None
         return _info(row) if row is not None else None
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Checked against when the account does not exist, so a wrong name takes as long as a wrong password.
+    return _HASHER.hash("not a password of anyone")
 
 
 def _digest(token: str) -> str:
@@ -177,7 +188,11 @@ def open_session(workspace: Workspace, user: UserInfo, *, hours: int = SESSION_H
         session.execute(delete(LabelSession).where(LabelSession.expires_at < started))
         session.add(
             LabelSession(
-                token_hash=_digest(token), user_id=user.id, csrf_token=csrf, created_at=started, expires_at=expires
+                token_hash=_digest(token),
+                user_id=user.id,
+                csrf_token=csrf,
+                created_at=started,
+                expires_at=expires,
             )
         )
     return token, SignedIn(user, csrf, expires)

@@ -1,0 +1,227 @@
+"""The labelling service under load: next-task and submit with 50 concurrent annotators.
+
+A project of 100,000 tasks (SMS-like texts, overlap 1) is served by a real ``datawheel serve``
+(uvicorn, its own process) on loopback; 50 annotators, each an ``httpx.AsyncClient`` with its own
+session in one asyncio client process, loop on ``GET /api/projects/P/next`` then ``POST
+/api/tasks/T/submit`` for a fixed time. Printed: requests per second and p50/p99 latency of each
+endpoint, on SQLite and on PostgreSQL, and whether next-task met the goal p99 < 50 ms. There is
+no peer run side by side: Label Studio's free edition has no assignment or overlap to compare.
+
+    python benchmarks/serve.py [--tasks 100000] [--clients 50] [--seconds 20] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import polars as pl
+from argon2 import PasswordHasher
+
+from _common import DEFAULT_POSTGRES, postgres_schema, print_table, seconds
+from datawheel.lineage import now
+from datawheel.lineage._labelling_models import LabelUser
+from datawheel.pipeline import create_project
+from datawheel.pipeline._labelling_users import find_user, open_session, sessions_of
+from datawheel.server import CSRF_HEADER, SESSION_COOKIE
+from datawheel.workspace import Workspace
+
+WORDS = "free win prize call now text lunch meet see you later cash claim urgent reply stop home".split()  # noqa: SIM905
+GOAL_P99_MS = 50.0
+
+
+def texts(n: int) -> pl.DataFrame:
+    """``n`` short messages made of common SMS words (deterministic)."""
+    return pl.DataFrame(
+        {
+            "text": [
+                " ".join(WORDS[(i * k + k * k) % len(WORDS)] for k in range(1, 9)) + f" #{i}"
+                for i in range(n)
+            ]
+        }
+    )
+
+
+def prepare(root: Path, database_url: str | None, tasks: int, clients: int) -> list[tuple[str, str]]:
+    """A workspace with the project and ``clients`` annotators; their (cookie token, CSRF token)."""
+    with Workspace.init(root, database_url=database_url) as ws:
+        ws.commit("sms", texts(tasks))
+        names = [f"annotator{i:02d}" for i in range(clients)]
+        hashed = PasswordHasher().hash("bench-password")
+        with sessions_of(ws).begin() as session:
+            session.add_all(
+                LabelUser(name=n, role="annotator", password_hash=hashed, active=True, created_at=now())
+                for n in names
+            )
+        took, _ = seconds(
+            lambda: create_project(
+                ws, "bench", "sms", task_type="single", column="text", labels=["ham", "spam"], members=names
+            )
+        )
+        print(f"  project of {tasks:,} tasks created in {took:.1f} s")
+        out = []
+        for name in names:
+            token, signed = open_session(ws, find_user(ws, name))
+            out.append((token, signed.csrf_token))
+        return out
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start(root: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """``datawheel serve`` on ``port``, waited for until /api/health answers."""
+    command = [sys.executable, "-m", "datawheel", "-C", str(root), "serve", "--port", str(port)]
+    options = ["--log-level", "warning", "--workers", str(workers)]
+    process = subprocess.Popen([*command, *options], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("datawheel serve did not start")
+
+
+async def annotator(
+    url: str,
+    token: str,
+    csrf: str,
+    span: tuple[float, float],
+    timings: dict[str, list[float]],
+    failures: list[str],
+) -> None:
+    """Loop on next-task and submit until ``span[1]``, timing the requests made after ``span[0]``.
+
+    The first second is left out of the timings: 50 clients connecting at once is a start-up
+    burst, not the steady state the figures describe.
+    """
+    counted, until = span
+    async with httpx.AsyncClient(base_url=url, cookies={SESSION_COOKIE: token}, timeout=60) as client:
+        client.headers[CSRF_HEADER] = csrf
+        while time.monotonic() < until:
+            keep = time.monotonic() >= counted
+            started = time.perf_counter()
+            answer = await client.get("/api/projects/bench/next")
+            if keep:
+                timings["next"].append((time.perf_counter() - started) * 1000)
+            task = answer.json().get("task") if answer.status_code == 200 else None
+            if task is None:
+                failures.append(f"next: {answer.status_code}")
+                return
+            started = time.perf_counter()
+            done = await client.post(f"/api/tasks/{task['assignment']}/submit", json={"value": "spam"})
+            if keep:
+                timings["submit"].append((time.perf_counter() - started) * 1000)
+            if done.status_code != 201:
+                failures.append(f"submit: {done.status_code}")
+
+
+async def load(
+    url: str, sessions: list[tuple[str, str]], duration: float
+) -> tuple[dict[str, list[float]], float]:
+    """Run every annotator for ``duration`` seconds; their timings and the wall time."""
+    timings: dict[str, list[float]] = {"next": [], "submit": []}
+    failures: list[str] = []
+    begin = time.monotonic()
+    span = (begin + min(1.0, duration / 4), begin + duration)
+    await asyncio.gather(*(annotator(url, t, c, span, timings, failures) for t, c in sessions))
+    if failures:
+        print(f"  {len(failures)} failed requests, e.g. {failures[0]}")
+    return timings, time.monotonic() - span[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its children (Linux), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+    return own + sum(cpu_seconds(child) for child in children)
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values``."""
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+        if len(values) > 1
+        else 0.0
+    )
+
+
+def measure(name: str, database_url: str | None, args: argparse.Namespace) -> list[list[str]]:
+    """Prepare, serve and load one database; the result rows."""
+    print(f"{name}:")
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "ws"
+        sessions = prepare(root, database_url, args.tasks, args.clients)
+        port = free_port()
+        server = start(root, port, args.workers)
+        try:
+            asyncio.run(load(f"http://127.0.0.1:{port}", sessions[:2], 1.0))  # warm up
+            client_cpu, server_cpu = time.process_time(), cpu_seconds(server.pid)
+            timings, wall = asyncio.run(load(f"http://127.0.0.1:{port}", sessions, args.seconds))
+            client_cpu, server_cpu = time.process_time() - client_cpu, cpu_seconds(server.pid) - server_cpu
+            print(f"  CPU over the {args.seconds:g} s: server {server_cpu:.1f} s, clients {client_cpu:.1f} s")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    rows = []
+    for endpoint, values in timings.items():
+        p99 = quantile(values, 0.99)
+        goal = ("yes" if p99 < GOAL_P99_MS else "no") if endpoint == "next" else ""
+        rows.append(
+            [
+                name,
+                endpoint,
+                f"{len(values):,}",
+                f"{len(values) / wall:,.0f}",
+                f"{statistics.median(values):.1f}",
+                f"{p99:.1f}",
+                goal,
+            ]
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (datawheel serve --workers)")
+    parser.add_argument("--postgres", default=os.environ.get("DATAWHEEL_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
+    args = parser.parse_args()
+    print(
+        f"{args.tasks:,} tasks, {args.clients} concurrent annotators, {args.seconds:g} s per database, "
+        f"{args.workers} server process(es)"
+    )
+    rows = measure("sqlite", None, args)
+    with postgres_schema(args.postgres) as url:
+        if url is not None:
+            rows += measure("postgresql", url, args)
+    print()
+    print_table(["database", "endpoint", "requests", "req/s", "p50 ms", "p99 ms", "p99 < 50 ms"], rows)
+
+
+if __name__ == "__main__":
+    main()

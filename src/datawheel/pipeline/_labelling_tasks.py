@@ -1,0 +1,544 @@
+"""Annotating and reviewing: the next task, submit, skip, undo, the review queue and decisions.
+
+Assignment is pulled: an annotator who asks for work gets the first item, in the project's
+priority order and current round, that fewer than ``overlap`` annotators hold and that they
+never held. Work is thereby balanced by pace, an item never reaches one person twice (a unique
+index on item and annotator), and a skipped item goes back to the pool for someone else.
+Every write is one short transaction (``BEGIN IMMEDIATE`` on SQLite; ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, so concurrent annotators never wait on the same item).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, and_, exists, func, insert, select, update
+
+from datawheel.errors import LabellingError
+from datawheel.lineage import now
+from datawheel.lineage._labelling_models import (
+    LabelAnnotation,
+    LabelAssignment,
+    LabelItem,
+    LabelMember,
+    LabelProject,
+    LabelReview,
+    LabelUser,
+)
+from datawheel.pipeline._labelling import _open, project_row
+from datawheel.pipeline._labelling_users import UserInfo
+from datawheel.workspace import Workspace
+
+_MAX_DURATION_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """One item given to one annotator."""
+
+    assignment: int
+    project: str
+    item: int
+    row_id: str
+    payload: dict[str, Any]
+    suggestion: Any
+    confidence: float | None
+    round: str
+    status: str
+    value: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of a task."""
+        return {
+            "assignment": self.assignment,
+            "project": self.project,
+            "item": self.item,
+            "row_id": self.row_id,
+            "payload": self.payload,
+            "suggestion": self.suggestion,
+            "confidence": self.confidence,
+            "round": self.round,
+            "status": self.status,
+            "value": self.value,
+        }
+
+
+@dataclass(frozen=True)
+class AnnotationInfo:
+    """A label one annotator gave one item."""
+
+    id: int
+    assignment: int
+    item: int
+    annotator: str
+    value: Any
+    label: str
+    guideline_version: int
+    suggestion_used: bool
+    duration_ms: int
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of an annotation."""
+        return {
+            "id": self.id,
+            "assignment": self.assignment,
+            "item": self.item,
+            "annotator": self.annotator,
+            "value": self.value,
+            "label": self.label,
+            "guideline_version": self.guideline_version,
+            "suggestion_used": self.suggestion_used,
+            "duration_ms": self.duration_ms,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def canonical_label(value: Any) -> str:
+    """One string per distinct answer, for counting agreement: a name, ``a|b``, or spans as JSON.
+
+    Example:
+        >>> canonical_label("spam"), canonical_label(["b", "a"])
+        ('spam', 'a|b')
+        >>> canonical_label([{"start": 0, "end": 3, "label": "PER"}])
+        '[[0,3,"PER"]]'
+    """
+    if isinstance(value, str):
+        return value
+    if value and all(isinstance(v, dict) for v in value):
+        spans = sorted((int(v["start"]), int(v["end"]), str(v["label"])) for v in value)
+        return json.dumps(spans, separators=(",", ":"))
+    return "|".join(sorted(str(v) for v in value))
+
+
+def check_value(task_type: str, labels: list[dict[str, Any]], text: str, value: Any) -> Any:
+    """``value`` as stored, if it is a valid answer for the task type and labels; else a 400.
+
+    Example:
+        >>> check_value("multi", [{"name": "a"}, {"name": "b"}], "", ["b", "a"])
+        ['a', 'b']
+    """
+    names = {label["name"] for label in labels}
+    kind = task_type
+    if kind in ("single", "image") and isinstance(value, str) and value in names:
+        return value
+    if kind == "multi" and isinstance(value, list) and all(isinstance(v, str) and v in names for v in value):
+        return sorted(set(value))
+    if kind == "spans" and isinstance(value, list):
+        return _check_spans(value, len(text), names)
+    raise LabellingError(
+        f"{json.dumps(value)[:80]} is not an answer for a '{kind}' task",
+        hint=f"give {_expected(kind)} using the labels {', '.join(sorted(names))}",
+    )
+
+
+def _expected(kind: str) -> str:
+    return {
+        "single": "one label name",
+        "image": "one label name",
+        "multi": "a list of label names",
+        "spans": 'a list of {"start", "end", "label"} spans',
+    }[kind]
+
+
+def _check_spans(value: list[Any], length: int, names: set[str]) -> list[dict[str, Any]]:
+    spans = []
+    for span in value:
+        ok = (
+            isinstance(span, dict) and isinstance(span.get("start"), int) and isinstance(span.get("end"), int)
+        )
+        if not ok or not 0 <= span["start"] < span["end"] <= length or span.get("label") not in names:
+            raise LabellingError(
+                f"span {json.dumps(span)[:80]} is not valid",
+                hint=f"give 0 <= start < end <= {length} (characters) and a label of the project",
+            )
+        spans.append({"start": span["start"], "end": span["end"], "label": span["label"]})
+    return sorted(spans, key=lambda s: (s["start"], s["end"]))
+
+
+def _task(project: str, assignment: LabelAssignment, item: LabelItem, value: Any = None) -> TaskInfo:
+    return TaskInfo(
+        assignment.id,
+        project,
+        item.id,
+        item.row_id,
+        item.payload,
+        item.suggestion,
+        item.confidence,
+        item.round,
+        assignment.status,
+        value,
+    )
+
+
+_TASK_COLUMNS = (
+    LabelItem.id,
+    LabelItem.row_id,
+    LabelItem.payload,
+    LabelItem.suggestion,
+    LabelItem.confidence,
+    LabelItem.round,
+)
+
+
+def next_task(workspace: Workspace, project: str | int, user: UserInfo) -> TaskInfo | None:
+    """The task ``user`` should do next in the project: an open one, else a newly assigned one.
+
+    None when the current round holds nothing more for them; refused (403) unless ``user``
+    works on the project (admins work on all). One short write transaction.
+    """
+    key = LabelProject.id == project if isinstance(project, int) else LabelProject.name == project
+    with _open(workspace, write=True) as session:
+        head = session.execute(
+            select(
+                LabelProject.id,
+                LabelProject.name,
+                LabelProject.round,
+                LabelProject.overlap,
+                LabelMember.user_id,
+            )
+            .outerjoin(
+                LabelMember, (LabelMember.project_id == LabelProject.id) & (LabelMember.user_id == user.id)
+            )
+            .where(key)
+        ).first()
+        if head is None:
+            raise LabellingError(
+                f"no labelling project '{project}'",
+                hint="list them with `datawheel project list`",
+                status=404,
+            )
+        project_id, name, round, overlap, member = head
+        if member is None and user.role != "admin":
+            raise LabellingError(f"{user.name} does not work on project '{project}'", hint="", status=403)
+        found = session.execute(
+            select(LabelAssignment.id, *_TASK_COLUMNS)
+            .join(LabelItem, LabelItem.id == LabelAssignment.item_id)
+            .where(
+                LabelAssignment.user_id == user.id,
+                LabelAssignment.project_id == project_id,
+                LabelAssignment.status == "open",
+            )
+            .order_by(LabelAssignment.id)
+            .limit(1)
+        ).first()
+        if found is not None:
+            return _open_task(found[0], name, tuple(found[1:]))
+        held = exists().where(LabelAssignment.item_id == LabelItem.id, LabelAssignment.user_id == user.id)
+        item = session.execute(
+            select(*_TASK_COLUMNS)
+            .where(
+                LabelItem.project_id == project_id, LabelItem.round == round, LabelItem.full.is_(False), ~held
+            )
+            .order_by(LabelItem.position)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if item is None:
+            return None
+        session.execute(
+            update(LabelItem)
+            .where(LabelItem.id == item[0])
+            .values(assigned=LabelItem.assigned + 1, full=LabelItem.assigned + 1 >= overlap)
+        )
+        assignment = session.execute(
+            insert(LabelAssignment)
+            .values(project_id=project_id, item_id=item[0], user_id=user.id, status="open", assigned_at=now())
+            .returning(LabelAssignment.id)
+        ).scalar_one()
+        return _open_task(assignment, name, tuple(item))
+
+
+def _open_task(assignment: int, project: str, item: tuple[Any, ...]) -> TaskInfo:
+    item_id, row_id, payload, suggestion, confidence, round = item
+    return TaskInfo(assignment, project, item_id, row_id, payload, suggestion, confidence, round, "open")
+
+
+def _own_assignment(session: Any, assignment_id: int, user: UserInfo) -> LabelAssignment:
+    row = session.get(LabelAssignment, assignment_id)
+    if row is None or row.user_id != user.id:
+        raise _not_yours(assignment_id)
+    return row  # type: ignore[no-any-return]
+
+
+def _not_yours(assignment_id: int) -> LabellingError:
+    return LabellingError(
+        f"task {assignment_id} is not one of yours",
+        hint="ask for your next task with GET /api/projects/{project}/next",
+        status=404,
+    )
+
+
+def submit(
+    workspace: Workspace,
+    assignment_id: int,
+    user: UserInfo,
+    value: Any,
+    *,
+    duration_ms: int | None = None,
+    suggestion_used: bool | None = None,
+) -> AnnotationInfo:
+    """Record ``user``'s answer to their open task ``assignment_id``.
+
+    ``duration_ms`` is the time the task was on screen (else the time since it was assigned);
+    ``suggestion_used`` defaults to whether the answer equals the model's suggestion.
+    """
+    with _open(workspace, write=True) as session:
+        row = session.execute(
+            select(
+                LabelAssignment.user_id,
+                LabelAssignment.status,
+                LabelAssignment.assigned_at,
+                LabelAssignment.item_id,
+                LabelAssignment.project_id,
+                LabelItem.payload,
+                LabelItem.suggestion,
+                LabelItem.round,
+                LabelProject.task_type,
+                LabelProject.labels,
+                LabelProject.guideline_version,
+            )
+            .join(LabelItem, LabelItem.id == LabelAssignment.item_id)
+            .join(LabelProject, LabelProject.id == LabelAssignment.project_id)
+            .where(LabelAssignment.id == assignment_id)
+        ).first()
+        if row is None or row.user_id != user.id:
+            raise _not_yours(assignment_id)
+        stored = check_value(row.task_type, row.labels, row.payload.get("text", ""), value)
+        at = now()
+        assigned_at = row.assigned_at if row.assigned_at.tzinfo else row.assigned_at.replace(tzinfo=at.tzinfo)
+        spent = duration_ms if duration_ms is not None else int((at - assigned_at).total_seconds() * 1000)
+        used = (
+            suggestion_used
+            if suggestion_used is not None
+            else row.suggestion is not None and (canonical_label(row.suggestion) == canonical_label(stored))
+        )
+        closed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            update(LabelAssignment)
+            .where(LabelAssignment.id == assignment_id, LabelAssignment.status == "open")
+            .values(status="done", done_at=at)
+        )
+        if closed.rowcount != 1:
+            raise LabellingError(
+                f"task {assignment_id} is already {row.status if row.status != 'open' else 'done'}",
+                hint="undo the last submission to change it, or ask for the next task",
+                status=409,
+            )
+        values = {
+            "project_id": row.project_id,
+            "item_id": row.item_id,
+            "user_id": user.id,
+            "assignment_id": assignment_id,
+            "value": stored,
+            "label": canonical_label(stored),
+            "guideline_version": row.guideline_version,
+            "round": row.round,
+            "suggestion_used": bool(used),
+            "duration_ms": max(0, min(int(spent), _MAX_DURATION_MS)),
+            "created_at": at,
+        }
+        annotation = session.execute(
+            insert(LabelAnnotation).values(**values).returning(LabelAnnotation.id)
+        ).scalar_one()
+        return AnnotationInfo(
+            annotation,
+            assignment_id,
+            row.item_id,
+            user.name,
+            stored,
+            values["label"],
+            row.guideline_version,
+            values["suggestion_used"],
+            values["duration_ms"],
+            at,
+        )
+
+
+def skip(workspace: Workspace, assignment_id: int, user: UserInfo, *, reason: str) -> TaskInfo:
+    """Give back an open task with a reason; the item goes to someone else, never back to ``user``."""
+    if not reason.strip():
+        raise LabellingError("a skip needs a reason", hint="say why (unclear, offensive, not my language…)")
+    with _open(workspace, write=True) as session:
+        assignment = _own_assignment(session, assignment_id, user)
+        if assignment.status != "open":
+            raise LabellingError(f"task {assignment_id} is already {assignment.status}", hint="", status=409)
+        assignment.status, assignment.skip_reason, assignment.done_at = (
+            "skipped",
+            reason.strip()[:1000],
+            now(),
+        )
+        session.execute(
+            update(LabelItem)
+            .where(LabelItem.id == assignment.item_id)
+            .values(assigned=LabelItem.assigned - 1, full=False)
+        )
+        item = session.get(LabelItem, assignment.item_id)
+        project = session.get(LabelProject, assignment.project_id)
+        assert item is not None
+        assert project is not None
+        return _task(project.name, assignment, item)
+
+
+def undo_last(workspace: Workspace, project: str | int, user: UserInfo) -> TaskInfo:
+    """Take back ``user``'s last submission in the project; its task is open again, answer shown."""
+    with _open(workspace, write=True) as session:
+        row = project_row(session, project)
+        last = session.scalar(
+            select(LabelAnnotation)
+            .where(LabelAnnotation.user_id == user.id, LabelAnnotation.project_id == row.id)
+            .order_by(LabelAnnotation.id.desc())
+            .limit(1)
+        )
+        if last is None or last.undone_at is not None:
+            raise LabellingError(
+                "there is no submission to undo", hint="only your last submission can be undone", status=409
+            )
+        last.undone_at = now()
+        assignment = session.get(LabelAssignment, last.assignment_id)
+        item = session.get(LabelItem, last.item_id)
+        assert assignment is not None
+        assert item is not None
+        assignment.status, assignment.done_at = "open", None
+        return _task(row.name, assignment, item, last.value)
+
+
+def my_tasks(workspace: Workspace, project: str | int, user: UserInfo, *, limit: int = 100) -> list[TaskInfo]:
+    """``user``'s own tasks in the project, newest first, with their current answers."""
+    with _open(workspace, write=False) as session:
+        row = project_row(session, project)
+        found = session.execute(
+            select(LabelAssignment, LabelItem, LabelAnnotation.value)
+            .join(LabelItem, LabelItem.id == LabelAssignment.item_id)
+            .outerjoin(
+                LabelAnnotation,
+                and_(
+                    LabelAnnotation.assignment_id == LabelAssignment.id, LabelAnnotation.undone_at.is_(None)
+                ),
+            )
+            .where(LabelAssignment.user_id == user.id, LabelAssignment.project_id == row.id)
+            .order_by(LabelAssignment.id.desc())
+            .limit(limit)
+        ).all()
+        return [_task(row.name, a, i, v) for a, i, v in found]
+
+
+def flag_items(workspace: Workspace, project: str | int, row_ids: list[str], *, reason: str) -> int:
+    """Send items to review (e.g. found by label-issue detection); how many were flagged."""
+    with _open(workspace, write=True) as session:
+        row = project_row(session, project)
+        done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            update(LabelItem)
+            .where(LabelItem.project_id == row.id, LabelItem.row_id.in_(row_ids))
+            .values(flag=reason or "flagged")
+        )
+        return int(done.rowcount)
+
+
+def review_queue(workspace: Workspace, project: str | int, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Items to review: annotators disagree, or flagged; not yet decided. With all their labels."""
+    with _open(workspace, write=False) as session:
+        row = project_row(session, project)
+        active = and_(LabelAnnotation.project_id == row.id, LabelAnnotation.undone_at.is_(None))
+        disagreeing = (
+            select(LabelAnnotation.item_id)
+            .where(active)
+            .group_by(LabelAnnotation.item_id)
+            .having(func.count(func.distinct(LabelAnnotation.label)) > 1)
+        )
+        reviewed = select(LabelReview.item_id).where(LabelReview.project_id == row.id)
+        items = session.scalars(
+            select(LabelItem)
+            .where(
+                LabelItem.project_id == row.id,
+                (LabelItem.id.in_(disagreeing)) | (LabelItem.flag.is_not(None)),
+                LabelItem.id.not_in(reviewed),
+            )
+            .order_by(LabelItem.position)
+            .limit(limit)
+        ).all()
+        return [_review_item(session, item) for item in items]
+
+
+def _review_item(session: Any, item: LabelItem) -> dict[str, Any]:
+    labels = session.execute(
+        select(LabelUser.name, LabelAnnotation.value, LabelAnnotation.label, LabelAnnotation.round)
+        .join(LabelUser, LabelUser.id == LabelAnnotation.user_id)
+        .where(LabelAnnotation.item_id == item.id, LabelAnnotation.undone_at.is_(None))
+        .order_by(LabelAnnotation.id)
+    ).all()
+    return {
+        "item": item.id,
+        "row_id": item.row_id,
+        "payload": item.payload,
+        "suggestion": item.suggestion,
+        "flag": item.flag,
+        "round": item.round,
+        "annotations": [{"annotator": n, "value": v, "label": lb, "round": r} for n, v, lb, r in labels],
+    }
+
+
+def decide(
+    workspace: Workspace, item_id: int, reviewer: UserInfo, value: Any, *, note: str = ""
+) -> dict[str, Any]:
+    """Record a reviewer's decision on an item (kept apart from the annotations)."""
+    with _open(workspace, write=True) as session:
+        item = session.get(LabelItem, item_id)
+        if item is None:
+            raise LabellingError(f"no item {item_id}", hint="take item ids from the review queue", status=404)
+        project = session.get(LabelProject, item.project_id)
+        assert project is not None
+        stored = check_value(project.task_type, project.labels, item.payload.get("text", ""), value)
+        row = LabelReview(
+            project_id=project.id,
+            item_id=item.id,
+            reviewer_id=reviewer.id,
+            value=stored,
+            label=canonical_label(stored),
+            note=note[:2000],
+            created_at=now(),
+        )
+        session.add(row)
+        session.flush()
+        return {
+            "id": row.id,
+            "item": item.id,
+            "row_id": item.row_id,
+            "value": stored,
+            "reviewer": reviewer.name,
+        }
+
+
+def item_project(workspace: Workspace, item_id: int) -> int:
+    """The id of the project an item belongs to (404 when there is no such item)."""
+    with _open(workspace, write=False) as session:
+        found = session.scalar(select(LabelItem.project_id).where(LabelItem.id == item_id))
+        if found is None:
+            raise LabellingError(f"no item {item_id}", hint="check the item id", status=404)
+        return int(found)
+
+
+def may_see_item(workspace: Workspace, item_id: int, user: UserInfo) -> dict[str, Any]:
+    """The payload of an item ``user`` may see: one of their tasks, or (reviewers) of their projects."""
+    from datawheel.pipeline._labelling import is_member
+
+    with _open(workspace, write=False) as session:
+        item = session.get(LabelItem, item_id)
+        if item is None:
+            raise LabellingError(f"no item {item_id}", hint="check the item id", status=404)
+        if user.at_least("reviewer"):
+            allowed = is_member(workspace, item.project_id, user)
+        else:
+            allowed = (
+                session.scalar(
+                    select(LabelAssignment.id).where(
+                        LabelAssignment.item_id == item_id, LabelAssignment.user_id == user.id
+                    )
+                )
+                is not None
+            )
+        if not allowed:
+            raise LabellingError(f"item {item_id} is not one of your tasks", hint="", status=403)
+        return dict(item.payload)
