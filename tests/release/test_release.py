@@ -86,3 +86,32 @@ def test_content_digest_ignores_provenance_but_not_content() -> None:
     frame = pl.DataFrame({"_row_id": ["a", "b"], "_row_hash": [1, 2], "_source": ["x", "y"]})
     assert content_digest(frame) == content_digest(frame.with_columns(pl.lit("z").alias("_source")))
     assert content_digest(frame) != content_digest(frame.reverse())
+
+
+def test_quality_report_shows_fairness_and_label_quality(workspace: Workspace) -> None:
+    from datawheel.pipeline._evaluate import fairness_dataset, train_baseline
+    from datawheel.pipeline._split import split_dataset
+
+    rows = 400
+    frame = pl.DataFrame(
+        {
+            "text": [
+                ("win cash prize now" if i % 3 == 0 else "see you at lunch") + f" {i}" for i in range(rows)
+            ],
+            "label": ["spam" if i % 3 == 0 else "ham" for i in range(rows)],
+            "sex": ["f" if i % 2 else "m" for i in range(rows)],
+        }
+    )
+    workspace.commit("msgs", frame)
+    split = split_dataset(workspace, "msgs", [0.6, 0.2, 0.2], stratify=["label"])
+    predictions = train_baseline(workspace, split.version.ref, label="label", text="text").predictions
+    fair, _ = fairness_dataset(
+        workspace, predictions.ref, label="label", prediction="prediction", group="sex", positive="spam"
+    )
+    report = release(workspace, "v1", datasets=[split.version.ref])
+    quality = (report.bundle / "quality.html").read_text()
+    assert f"demographic parity difference {fair.demographic_parity_difference:.3f}" in quality
+    assert "No labelling step was recorded on this data." in quality
+    assert "Split balance and leakage of msgs.split@1" in quality
+    datasheet = (report.bundle / "datasheet.md").read_text()
+    assert "msgs.split-baseline@1 on test: accuracy" in datasheet

@@ -510,6 +510,10 @@ def quality_markdown(facts: dict[str, Any]) -> str:
     ]  # fmt: skip
     for section in facts.get("quality_sections", []):
         lines += [f"## {section['title']}", "", *section["lines"], ""]
+    labelling = facts.get("labelling") or {}
+    lines += ["## Label quality", ""]
+    lines += [f"- {k}: {v}" for k, v in labelling.items()] or ["No labelling step was recorded on this data."]
+    lines.append("")
     lines += ["## Split and class balance", ""]
     for d in facts.get("datasets", []):
         splits = ", ".join(f"{k} {v:,}" for k, v in d.get("splits", {}).items()) or "none"

@@ -9,6 +9,7 @@ execution that read a version upstream of the release, or what those made.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -165,11 +166,27 @@ def labelling_facts(workspace: Workspace, versions: Sequence[VersionInfo], facts
 
 
 def evaluation_facts(workspace: Workspace, versions: Sequence[VersionInfo], facts: dict[str, Any]) -> None:
-    """The metrics of baselines trained on the released data, per split."""
+    """The metrics of baselines trained on the released data, per split; fairness checks made on it."""
     from datawheel.pipeline._evaluate import MODEL
 
     evaluation: dict[str, Any] = facts.setdefault("evaluation", {})
     related = related_executions(workspace, versions)
+    fairness = [
+        f"- `{node.name}`: demographic parity difference {result['demographic_parity_difference']:.3f}, "
+        f"equalised odds difference {result['equalized_odds_difference']:.3f}, "
+        f"groups: {', '.join(map(str, result.get('groups', {})))}"
+        for execution in related.executions
+        if execution.step == "fairness"
+        for node in related.outputs.get(execution.id, [])
+        if node.kind == "fairness"
+        for result in [json.loads(workspace.blobs.path(str(node.properties.get("digest", ""))).read_text())]
+    ]
+    facts.setdefault("quality_sections", []).append(
+        {
+            "title": "Fairness",
+            "lines": fairness or ["No fairness check was run on this data (`datawheel fairness`)."],
+        }
+    )
     for execution in related.executions:
         if execution.step != "baseline":
             continue
