@@ -28,12 +28,12 @@ from datawheel.evaluate import (
     load_rules,
     slices_report,
 )
+from datawheel.ingest import read_frame
 from datawheel.pipeline._evaluate import (
     Saved,
     evaluate_dataset,
     fairness_dataset,
     plan_learning_curve,
-    read_table_file,
     slice_dataset,
     train_baseline,
 )
@@ -182,7 +182,7 @@ def evaluate(
     path = _file(source)
     saved: Saved | None = None
     if path:
-        frame = _only_split(read_table_file(path), split_column, split)
+        frame = _only_split(read_frame(path), split_column, split)
         result = evaluate_predictions(
             frame, label=label, prediction=prediction, score=score, metrics=chosen, bootstrap=bootstrap
         )
@@ -252,7 +252,7 @@ def slices(
     path = _file(source)
     saved: Saved | None = None
     if path:
-        frame = _only_split(read_table_file(path), split_column, split)
+        frame = _only_split(read_frame(path), split_column, split)
         result = find_slices(
             frame,
             label=label,
@@ -318,7 +318,7 @@ def fairness(
     path = _file(source)
     saved: Saved | None = None
     if path:
-        frame = read_table_file(path)
+        frame = read_frame(path)
         chosen = _only_split(frame, split_column, split)
         result = fairness_metrics(
             chosen, label=label, prediction=prediction, group=groups, positive=positive, split=split_column

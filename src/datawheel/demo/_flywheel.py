@@ -123,7 +123,6 @@ def simulate_annotations(workspace: Workspace, ref: str, *, items: int = 300, se
         return run.commit(name, pl.concat(votes), message="simulated labelling round").ref
 
 
-@replayable()
 def production_batch(workspace: Workspace, ref: str, path: Path, *, rows: int = 600, seed: int = 1) -> Path:
     """Write a simulated production batch: more spam, longer texts, a new origin — drift to catch."""
     rng = np.random.default_rng(seed)

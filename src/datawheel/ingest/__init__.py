@@ -18,7 +18,7 @@ from datawheel.ingest._encoding import codec_name, detect_encoding
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
 from datawheel.ingest._json import read_json, read_jsonl, read_parquet
-from datawheel.ingest._open import ReadOptions, detect_format, open_source
+from datawheel.ingest._open import ReadOptions, detect_format, open_source, read_frame
 from datawheel.ingest._sql import read_sql
 from datawheel.ingest._text import read_delimited
 
@@ -42,6 +42,7 @@ __all__ = [
     "read_delimited",
     "read_excel",
     "read_folder",
+    "read_frame",
     "read_json",
     "read_jsonl",
     "read_parquet",

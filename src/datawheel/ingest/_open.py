@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from datawheel.errors import IngestError
-from datawheel.ingest._batch import Batch, Reading, SourceFormat
+from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
 from datawheel.ingest._json import read_json, read_jsonl, read_parquet
@@ -161,3 +161,29 @@ def _renamed(reading: Reading, columns: tuple[str, ...] | None) -> Reading:
             yield replace(batch, frame=batch.frame.rename(dict(zip(data, columns, strict=True))))
 
     return replace(reading, batches=batches(reading.batches))
+
+
+def read_frame(location: str | Path, *, options: ReadOptions | None = None) -> pl.DataFrame:
+    r"""All the rows of a source as one frame (data columns only), or an error naming the first bad line.
+
+    For a file given to a check or a report (predictions, annotations, a batch to validate):
+    nothing is quarantined or dropped silently, so a row that cannot be read is an error.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "votes.csv"
+        >>> _ = p.write_text("item,label\n1,spam\n2,ham\n", encoding="utf-8")
+        >>> read_frame(p).rows()
+        [(1, 'spam'), (2, 'ham')]
+    """
+    frames = []
+    for batch in open_source(location, options=options).batches:
+        if batch.quarantine.height:
+            bad = batch.quarantine.row(0, named=True)
+            raise IngestError(
+                f"{location}, line {bad['line']}: {bad['reason']}"
+                + (f" (and {batch.quarantine.height - 1} more rows)" if batch.quarantine.height > 1 else ""),
+                hint="fix the file, or ingest it with `datawheel ingest` to set bad rows aside",
+            )
+        frames.append(batch.frame.drop(LINE, FILE, strict=False))
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()

@@ -15,7 +15,6 @@ from datawheel.pipeline._evaluate import (
     fairness_dataset,
     plan_learning_curve,
     predictions_name,
-    read_table_file,
     slice_dataset,
     train_baseline,
 )
@@ -170,7 +169,6 @@ __all__ = [
     "project_stats",
     "quarantine_name",
     "read_labels",
-    "read_table_file",
     "rerun_from",
     "resolve_artifact",
     "review_queue",

@@ -11,7 +11,7 @@ and an HTML report (kind ``report``), all recorded in lineage.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,14 +47,6 @@ from datawheel.workspace import Workspace
 MODEL = "model"
 REPORT = "report"
 PREDICTIONS_SUFFIX = ".predictions"
-_READERS: dict[str, Callable[[Path], pl.DataFrame]] = {
-    ".csv": pl.read_csv,
-    ".tsv": lambda p: pl.read_csv(p, separator="\t"),
-    ".parquet": pl.read_parquet,
-    ".jsonl": pl.read_ndjson,
-    ".ndjson": pl.read_ndjson,
-    ".json": pl.read_json,
-}
 
 
 @dataclass(frozen=True)
@@ -98,19 +90,6 @@ class BaselineReport:
             "metrics": self.metrics,
             "execution": self.predictions.execution_id,
         }
-
-
-def read_table_file(path: Path) -> pl.DataFrame:
-    """Read predictions from a file (CSV, TSV, Parquet, JSON lines), by its suffix."""
-    reader = _READERS.get(path.suffix.lower())
-    if reader is None:
-        raise EvaluationError(
-            f"cannot read {path}: unknown suffix '{path.suffix}'", hint=f"use one of {', '.join(_READERS)}"
-        )
-    try:
-        return reader(path)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise EvaluationError(f"cannot read {path}: {exc}", hint="check the file") from exc
 
 
 def predictions_name(name: str) -> str:

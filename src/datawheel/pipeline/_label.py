@@ -18,7 +18,7 @@ Rows of a dataset are named by their ``_row_id`` (as ``row_id``) and the dataset
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 import polars as pl
 
 from datawheel.errors import LabelError
+from datawheel.ingest import read_frame
 from datawheel.pipeline._artifacts import save_artifact
 from datawheel.pipeline._fingerprint import code_fingerprint
 from datawheel.pipeline._record import StepRun, run_step
@@ -338,28 +339,9 @@ def _read(run: StepRun, source: str | Path) -> _Input:
         if not path.is_file():
             raise LabelError(f"no file {path}", hint="give an existing file or a dataset ref")
         run.use(_file_artifact(run.workspace, path), role="annotations")
-        return _Input(path.stem.replace(" ", "_"), _read_file(path), ())
+        return _Input(path.stem.replace(" ", "_"), read_frame(path), ())
     version = run.workspace.resolve(str(source))
     return _Input(version.dataset, run.read(version.ref), tuple(version.key))
-
-
-def _read_file(path: Path) -> pl.DataFrame:
-    readers: dict[str, Callable[[Path], pl.DataFrame]] = {
-        ".csv": lambda p: pl.read_csv(p),
-        ".tsv": lambda p: pl.read_csv(p, separator="\t", quote_char=None),
-        ".jsonl": lambda p: pl.read_ndjson(p),
-        ".ndjson": lambda p: pl.read_ndjson(p),
-        ".parquet": lambda p: pl.read_parquet(p),
-    }
-    reader = readers.get(path.suffix.lower())
-    if reader is None:
-        raise LabelError(
-            f"cannot read {path}: unknown kind of file", hint=f"give one of {', '.join(readers)}"
-        )
-    try:
-        return reader(path)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise LabelError(f"cannot read {path}: {exc}", hint="check the file's format") from exc
 
 
 def _file_artifact(workspace: Workspace, path: Path) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from datawheel.pipeline._release_facts import (
     evaluation_facts,
     labelling_facts,
     quality_facts,
+    related_executions,
 )
 from datawheel.pipeline._replay import CALL, replay_call, unreplayable, without_call
 from datawheel.release import (
@@ -52,14 +53,6 @@ from datawheel.workspace import Workspace
 RELEASE = "release"
 SPLIT_COLUMN = "split"
 DataFormat = Literal["parquet", "csv", "jsonl"]
-Section = Callable[[Workspace, Sequence[VersionInfo], dict[str, Any]], None]
-#: Datasheet and quality facts beyond ingest and cleaning, by what they describe.
-FACT_GATHERERS: dict[str, Section] = {
-    "composition": composition_facts,
-    "quality": quality_facts,
-    "labelling": labelling_facts,
-    "evaluation": evaluation_facts,
-}
 #: Steps upstream of a release that are not cleaning: the datasheet shows them elsewhere.
 NOT_CLEANING = {"ingest", "split", RELEASE}
 
@@ -243,7 +236,9 @@ def manifest_bundle(workspace: Workspace, name: str) -> str:
     """The folder the release ``name`` was written to."""
     artifact = artifact_versions(workspace, RELEASE, name)
     if not artifact:
-        raise ReleaseError(f"no release '{name}'", hint="list releases with: datawheel lineage --help")
+        raise ReleaseError(
+            f"no release '{name}'", hint="check the name; a release is made with `datawheel release`"
+        )
     return str(artifact[-1].properties.get("bundle", ""))
 
 
@@ -407,7 +402,8 @@ def gather_facts(
 
     Sources, ingests (file, rows, quarantined, who, when), cleaning steps (rows in, kept,
     removed, parameters), removed and quarantined rows by reason, composition of each
-    version; then whatever :data:`FACT_GATHERERS` add (labelling, splits, evaluation).
+    version; then a fresh profile, contracts, split balance and leakage, labelling and
+    baselines (see ``_release_facts``).
     """
     executions = _upstream_executions(workspace, versions)
     facts: dict[str, Any] = {
@@ -431,8 +427,11 @@ def gather_facts(
         for version in made:
             if version.dataset.endswith((".removed", ".quarantine")):
                 facts["set_aside"].append(_reasons(workspace, version))
-    for gather in FACT_GATHERERS.values():
-        gather(workspace, versions, facts)
+    composition_facts(workspace, versions, facts)
+    quality_facts(workspace, versions, facts)
+    related = related_executions(workspace, versions)
+    labelling_facts(workspace, related, facts)
+    evaluation_facts(workspace, related, facts)
     return facts
 
 

@@ -140,12 +140,11 @@ def _split_section(
     sections.append({"title": f"Split balance and leakage of {version.ref}", "lines": lines})
 
 
-def labelling_facts(workspace: Workspace, versions: Sequence[VersionInfo], facts: dict[str, Any]) -> None:
+def labelling_facts(workspace: Workspace, related: Related, facts: dict[str, Any]) -> None:
     """Agreement (recomputed from the recorded annotations), aggregation, weak labels, label issues."""
     from datawheel.label import agreement
 
     labelling: dict[str, Any] = facts.setdefault("labelling", {})
-    related = related_executions(workspace, versions)
     for execution in related.executions:
         params = without_call(execution.parameters)
         inputs = [n.name for n in related.inputs.get(execution.id, []) if n.kind == "dataset_version"]
@@ -165,12 +164,11 @@ def labelling_facts(workspace: Workspace, versions: Sequence[VersionInfo], facts
             labelling[f"{what} {made[0].ref}"] = text.format(rows=made[0].rows, method=params.get("method"))
 
 
-def evaluation_facts(workspace: Workspace, versions: Sequence[VersionInfo], facts: dict[str, Any]) -> None:
+def evaluation_facts(workspace: Workspace, related: Related, facts: dict[str, Any]) -> None:
     """The metrics of baselines trained on the released data, per split; fairness checks made on it."""
     from datawheel.pipeline._evaluate import MODEL
 
     evaluation: dict[str, Any] = facts.setdefault("evaluation", {})
-    related = related_executions(workspace, versions)
     fairness = [
         f"- `{node.name}`: demographic parity difference {result['demographic_parity_difference']:.3f}, "
         f"equalised odds difference {result['equalized_odds_difference']:.3f}, "

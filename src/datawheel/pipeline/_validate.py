@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from datawheel.errors import IngestError, ValidationError
-from datawheel.ingest import ReadOptions, open_source
+from datawheel.ingest import ReadOptions, read_frame
 from datawheel.lineage import ArtifactInfo, VersionInfo
 from datawheel.pipeline._artifacts import artifact_versions, save_artifact
 from datawheel.pipeline._fingerprint import code_fingerprint
@@ -106,23 +106,19 @@ def read_target(
     """The rows of a file (any format datawheel reads), or of the version a ref names."""
     path = Path(target)
     if path.is_file() or path.is_dir():
-        return read_file(path, options=options)
+        return _read_file(path, options=options)
     if workspace is None:
         raise ValidationError(f"no file {target}", hint="give a file, or run in a workspace to use a ref")
     return workspace.read(target)
 
 
-def read_file(path: Path, *, options: ReadOptions | None = None) -> pl.DataFrame:
-    """All the rows of a file, read with the ingest readers (unreadable rows are left out)."""
+def _read_file(path: Path, *, options: ReadOptions | None = None) -> pl.DataFrame:
     try:
-        frames = [batch.frame for batch in open_source(path, options=options).batches]
+        return read_frame(path, options=options)
     except IngestError as exc:
         raise ValidationError(
             f"cannot read {path}: {exc.message}", hint=exc.hint or "check the file"
         ) from exc
-    if not frames:
-        return pl.DataFrame()
-    return pl.concat(frames, how="diagonal_relaxed")
 
 
 def infer_version_contract(workspace: Workspace, ref: str, output: Path) -> tuple[Contract, ArtifactInfo]:
@@ -216,7 +212,7 @@ def monitor_batches(
 def _read_batch(run: StepRun, name: str) -> pl.DataFrame:
     path = Path(name)
     if path.is_file() or path.is_dir():
-        return _data(read_file(path))
+        return _data(_read_file(path))
     return run.read(name, role="batch")
 
 
@@ -238,7 +234,7 @@ def _open_labelling(
 def _profile_of(workspace: Workspace, target: str) -> Profile:
     path = Path(target)
     if path.is_file() or path.is_dir():
-        return profile(read_file(path))
+        return profile(_read_file(path))
     return version_profile(workspace, target)
 
 
