@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,9 +12,9 @@ from typing import Any
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from datawheel.errors import DatawheelError, SchemaVersionError, WorkspaceError
@@ -20,6 +22,8 @@ from datawheel.errors import DatawheelError, SchemaVersionError, WorkspaceError
 _MIGRATIONS = Path(__file__).parent / "_migrations"
 _BUSY_TIMEOUT_MS = 60_000
 _READONLY = "datawheel_readonly"
+_LAST_USED = "datawheel_last_used"
+_PING_AFTER_IDLE_S = 10.0
 
 
 def connect(url: str) -> Engine:
@@ -39,12 +43,33 @@ def connect(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
-        return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed)
     except ImportError as exc:
         raise WorkspaceError(
             f"no driver for {parsed.drivername}: {exc}",
             hint="install the PostgreSQL extra: pip install 'datawheel[postgres]'",
         ) from exc
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_LAST_USED] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: object) -> None:
+    # A pooled connection left idle may have been closed by the server (a restart, an idle
+    # timeout): ping it before use, and have the pool replace it if it is gone. A connection
+    # in steady use is not pinged, which would double the round trips of a short transaction.
+    if time.monotonic() - record.info.get(_LAST_USED, 0.0) < _PING_AFTER_IDLE_S:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except Exception as exc:  # any driver error means the connection is gone
+        raise DisconnectionError(str(exc)) from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: object) -> None:
@@ -61,8 +86,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: object) -> None:
 
 def _sqlite_on_begin(connection: Any) -> None:
     # Writers take the write lock up front; readers (WAL) take no lock and block no writer.
+    # Issued on the driver's connection: through SQLAlchemy it would cost more than the query.
     readonly = connection.get_execution_options().get(_READONLY, False)
-    connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+    connection.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def _alembic_config() -> Config:
@@ -71,8 +97,9 @@ def _alembic_config() -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest schema revision this datawheel knows."""
+    """The newest schema revision this datawheel knows (read from the migration scripts once)."""
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -122,6 +149,20 @@ def transaction(sessions: sessionmaker[Session], *, write: bool) -> Iterator[Ses
         yield session
 
 
+@contextmanager
+def connection(engine: Engine, *, write: bool) -> Iterator[Connection]:
+    """A Core connection in one transaction, committed at the end; ``write=False`` for reads only.
+
+    The lean path for short, hot queries (the labelling service's next task and submit): no
+    ORM session, no identity map, statements compiled once and taken from SQLAlchemy's cache.
+    """
+    with engine.connect() as conn:
+        if not write:
+            conn.execution_options(**{_READONLY: True})
+        with conn.begin():
+            yield conn
+
+
 def by_name(
     session: Session, model: Any, name: str, *, error: type[DatawheelError], what: str, empty: str, hint: str
 ) -> Any:
@@ -141,4 +182,12 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-__all__ = ["SQLAlchemyError", "connect", "head_revision", "migrate", "session_factory", "transaction"]
+__all__ = [
+    "SQLAlchemyError",
+    "connect",
+    "connection",
+    "head_revision",
+    "migrate",
+    "session_factory",
+    "transaction",
+]

@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal, get_args
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from datawheel.errors import LabellingError
 from datawheel.lineage import now
-from datawheel.lineage._db import transaction
+from datawheel.lineage._db import connection, transaction
 from datawheel.lineage._labelling_models import (
     LabelGuideline,
     LabelItem,
@@ -37,6 +39,9 @@ from datawheel.pipeline._labelling_users import UserInfo, sessions_of
 from datawheel.pipeline._record import run_step
 from datawheel.store import ROW_ID, check_dataset_name
 from datawheel.workspace import Workspace
+
+if sys.platform != "win32":
+    import fcntl
 
 TaskType = Literal["single", "multi", "spans", "image"]
 Priority = Literal["order", "random", "score", "confidence"]
@@ -406,26 +411,69 @@ def _insert_project(
         return row.id
 
 
-_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+class _WriterTurns:
+    """Writers of one SQLite database take turns: threads on a lock, processes on a file lock.
+
+    SQLite's own wait for its write lock sleeps in steps of up to 100 ms, so two writers that
+    meet there wait far longer than either needs. Writers that first queue here are woken the
+    moment the one before them commits: the threads of this process on a Python lock, and the
+    processes of ``datawheel serve --workers N`` on an advisory lock (``flock``) of a file beside
+    the database.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.lock = threading.Lock()
+        database = engine.url.database
+        self.file = None
+        if sys.platform != "win32" and database and database != ":memory:":
+            self.file = Path(f"{database}-writers").open("ab")  # noqa: SIM115  # closed with the engine
+            weakref.finalize(self, self.file.close)
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait for this writer's turn; the next one's starts when the block ends."""
+        with self.lock:
+            if self.file is None or sys.platform == "win32":
+                yield
+                return
+            fcntl.flock(self.file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self.file, fcntl.LOCK_UN)
+
+
+_TURNS: weakref.WeakKeyDictionary[Engine, _WriterTurns] = weakref.WeakKeyDictionary()
+_TURNS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _writer_turn(engine: Engine, *, write: bool) -> Iterator[None]:
+    """Wait for this writer's turn on a SQLite database (no wait for reads, nor on PostgreSQL)."""
+    if not write or engine.dialect.name != "sqlite":
+        yield
+        return
+    with _TURNS_LOCK:
+        turns = _TURNS.get(engine) or _TURNS.setdefault(engine, _WriterTurns(engine))
+    with turns.turn():
+        yield
 
 
 @contextmanager
 def _open(workspace: Workspace, *, write: bool) -> Iterator[Session]:
-    """A transaction on the workspace's database; SQLite writers of this process queue on a lock.
-
-    SQLite's own wait for the write lock sleeps in steps of up to 100 ms; threads that queue on
-    a Python lock first are woken the moment the writer before them commits.
-    """
-    engine = workspace.engine
-    if not write or engine.dialect.name != "sqlite":
-        with transaction(sessions_of(workspace), write=write) as session:
-            yield session
-        return
-    lock = _WRITE_LOCKS.get(engine)
-    if lock is None:
-        lock = _WRITE_LOCKS.setdefault(engine, threading.Lock())
-    with lock, transaction(sessions_of(workspace), write=True) as session:
+    """An ORM session in one transaction on the workspace's database, writers taking turns."""
+    with (
+        _writer_turn(workspace.engine, write=write),
+        transaction(sessions_of(workspace), write=write) as session,
+    ):
         yield session
+
+
+@contextmanager
+def _connect(workspace: Workspace, *, write: bool) -> Iterator[Connection]:
+    """A Core connection in one transaction, writers taking turns: for the service's hot paths."""
+    with _writer_turn(workspace.engine, write=write), connection(workspace.engine, write=write) as conn:
+        yield conn
 
 
 def project_row(session: Any, project: str | int) -> LabelProject:

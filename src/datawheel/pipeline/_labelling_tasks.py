@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, exists, func, insert, select, update
+from sqlalchemy import CursorResult, and_, bindparam, exists, func, insert, select, update
 
 from datawheel.errors import LabellingError
 from datawheel.lineage import now
@@ -28,7 +28,7 @@ from datawheel.lineage._labelling_models import (
     LabelReview,
     LabelUser,
 )
-from datawheel.pipeline._labelling import _open, project_row
+from datawheel.pipeline._labelling import _connect, _open, project_row
 from datawheel.pipeline._labelling_users import UserInfo
 from datawheel.workspace import Workspace
 
@@ -174,14 +174,75 @@ def _task(project: str, assignment: LabelAssignment, item: LabelItem, value: Any
     )
 
 
-_TASK_COLUMNS = (
-    LabelItem.id,
-    LabelItem.row_id,
-    LabelItem.payload,
-    LabelItem.suggestion,
-    LabelItem.confidence,
-    LabelItem.round,
+_PROJECTS = LabelProject.__table__
+_MEMBERS = LabelMember.__table__
+_ITEMS = LabelItem.__table__
+_ASSIGNMENTS = LabelAssignment.__table__
+_ANNOTATIONS = LabelAnnotation.__table__
+_P, _M, _I, _A = _PROJECTS.c, _MEMBERS.c, _ITEMS.c, _ASSIGNMENTS.c
+_TASK_COLUMNS = (_I.id, _I.row_id, _I.payload, _I.suggestion, _I.confidence, _I.round)
+
+# The statements of the two hottest requests, built once: SQLAlchemy compiles each once and
+# takes it from its cache after; only the bound values change from request to request.
+_PROJECT_FOR = (
+    select(_P.id, _P.name, _P.round, _P.overlap, _M.user_id)
+    .select_from(_PROJECTS.outerjoin(_MEMBERS, (_M.project_id == _P.id) & (_M.user_id == bindparam("user"))))
+    .limit(1)
 )
+_PROJECT_BY_NAME = _PROJECT_FOR.where(_P.name == bindparam("project"))
+_PROJECT_BY_ID = _PROJECT_FOR.where(_P.id == bindparam("project"))
+_OPEN_TASK = (
+    select(_A.id, *_TASK_COLUMNS)
+    .join_from(_ASSIGNMENTS, _ITEMS, _I.id == _A.item_id)
+    .where(_A.user_id == bindparam("user"), _A.project_id == bindparam("project_id"), _A.status == "open")
+    .order_by(_A.id)
+    .limit(1)
+)
+_FREE = _ITEMS.alias("free")
+_FIRST_FREE = (
+    select(_FREE.c.id)
+    .where(
+        _FREE.c.project_id == bindparam("in_project"),
+        _FREE.c.round == bindparam("in_round"),
+        _FREE.c.full.is_(False),
+        ~exists().where(_A.item_id == _FREE.c.id, _A.user_id == bindparam("user")),
+    )
+    .order_by(_FREE.c.position)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_TAKE_FREE_ITEM = (  # find and take in one statement: the first item fewer than `overlap` hold
+    update(_ITEMS)
+    .where(_I.id == _FIRST_FREE)
+    .values(assigned=_I.assigned + 1, full=_I.assigned + 1 >= bindparam("overlap"))
+    .returning(*_TASK_COLUMNS)
+)
+_ASSIGN = insert(_ASSIGNMENTS).returning(_A.id)
+_SUBMITTED = (
+    select(
+        _A.user_id,
+        _A.status,
+        _A.assigned_at,
+        _A.item_id,
+        _A.project_id,
+        _I.payload,
+        _I.suggestion,
+        _I.round,
+        _P.task_type,
+        _P.labels,
+        _P.guideline_version,
+    )
+    .join_from(_ASSIGNMENTS, _ITEMS, _I.id == _A.item_id)
+    .join(_PROJECTS, _P.id == _A.project_id)
+    .where(_A.id == bindparam("assignment"))
+)
+_CLOSE = (
+    update(_ASSIGNMENTS)
+    .where(_A.id == bindparam("assignment"), _A.status == "open")
+    .values(status="done", done_at=bindparam("at"))
+)
+_ANNOTATE = insert(_ANNOTATIONS).returning(_ANNOTATIONS.c.id)
 
 
 def next_task(workspace: Workspace, project: str | int, user: UserInfo) -> TaskInfo | None:
@@ -190,21 +251,9 @@ def next_task(workspace: Workspace, project: str | int, user: UserInfo) -> TaskI
     None when the current round holds nothing more for them; refused (403) unless ``user``
     works on the project (admins work on all). One short write transaction.
     """
-    key = LabelProject.id == project if isinstance(project, int) else LabelProject.name == project
-    with _open(workspace, write=True) as session:
-        head = session.execute(
-            select(
-                LabelProject.id,
-                LabelProject.name,
-                LabelProject.round,
-                LabelProject.overlap,
-                LabelMember.user_id,
-            )
-            .outerjoin(
-                LabelMember, (LabelMember.project_id == LabelProject.id) & (LabelMember.user_id == user.id)
-            )
-            .where(key)
-        ).first()
+    by = _PROJECT_BY_ID if isinstance(project, int) else _PROJECT_BY_NAME
+    with _connect(workspace, write=True) as conn:
+        head = conn.execute(by, {"project": project, "user": user.id}).first()
         if head is None:
             raise LabellingError(
                 f"no labelling project '{project}'",
@@ -214,40 +263,22 @@ def next_task(workspace: Workspace, project: str | int, user: UserInfo) -> TaskI
         project_id, name, round, overlap, member = head
         if member is None and user.role != "admin":
             raise LabellingError(f"{user.name} does not work on project '{project}'", hint="", status=403)
-        found = session.execute(
-            select(LabelAssignment.id, *_TASK_COLUMNS)
-            .join(LabelItem, LabelItem.id == LabelAssignment.item_id)
-            .where(
-                LabelAssignment.user_id == user.id,
-                LabelAssignment.project_id == project_id,
-                LabelAssignment.status == "open",
-            )
-            .order_by(LabelAssignment.id)
-            .limit(1)
-        ).first()
+        found = conn.execute(_OPEN_TASK, {"user": user.id, "project_id": project_id}).first()
         if found is not None:
             return _open_task(found[0], name, tuple(found[1:]))
-        held = exists().where(LabelAssignment.item_id == LabelItem.id, LabelAssignment.user_id == user.id)
-        item = session.execute(
-            select(*_TASK_COLUMNS)
-            .where(
-                LabelItem.project_id == project_id, LabelItem.round == round, LabelItem.full.is_(False), ~held
-            )
-            .order_by(LabelItem.position)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
+        free = {"user": user.id, "in_project": project_id, "in_round": round, "overlap": overlap}
+        item = conn.execute(_TAKE_FREE_ITEM, free).first()
         if item is None:
             return None
-        session.execute(
-            update(LabelItem)
-            .where(LabelItem.id == item[0])
-            .values(assigned=LabelItem.assigned + 1, full=LabelItem.assigned + 1 >= overlap)
-        )
-        assignment = session.execute(
-            insert(LabelAssignment)
-            .values(project_id=project_id, item_id=item[0], user_id=user.id, status="open", assigned_at=now())
-            .returning(LabelAssignment.id)
+        assignment = conn.execute(
+            _ASSIGN,
+            {
+                "project_id": project_id,
+                "user_id": user.id,
+                "item_id": item[0],
+                "status": "open",
+                "assigned_at": now(),
+            },
         ).scalar_one()
         return _open_task(assignment, name, tuple(item))
 
@@ -286,25 +317,8 @@ def submit(
     ``duration_ms`` is the time the task was on screen (else the time since it was assigned);
     ``suggestion_used`` defaults to whether the answer equals the model's suggestion.
     """
-    with _open(workspace, write=True) as session:
-        row = session.execute(
-            select(
-                LabelAssignment.user_id,
-                LabelAssignment.status,
-                LabelAssignment.assigned_at,
-                LabelAssignment.item_id,
-                LabelAssignment.project_id,
-                LabelItem.payload,
-                LabelItem.suggestion,
-                LabelItem.round,
-                LabelProject.task_type,
-                LabelProject.labels,
-                LabelProject.guideline_version,
-            )
-            .join(LabelItem, LabelItem.id == LabelAssignment.item_id)
-            .join(LabelProject, LabelProject.id == LabelAssignment.project_id)
-            .where(LabelAssignment.id == assignment_id)
-        ).first()
+    with _connect(workspace, write=True) as conn:
+        row = conn.execute(_SUBMITTED, {"assignment": assignment_id}).first()
         if row is None or row.user_id != user.id:
             raise _not_yours(assignment_id)
         stored = check_value(row.task_type, row.labels, row.payload.get("text", ""), value)
@@ -316,11 +330,7 @@ def submit(
             if suggestion_used is not None
             else row.suggestion is not None and (canonical_label(row.suggestion) == canonical_label(stored))
         )
-        closed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-            update(LabelAssignment)
-            .where(LabelAssignment.id == assignment_id, LabelAssignment.status == "open")
-            .values(status="done", done_at=at)
-        )
+        closed = conn.execute(_CLOSE, {"assignment": assignment_id, "at": at})
         if closed.rowcount != 1:
             raise LabellingError(
                 f"task {assignment_id} is already {row.status if row.status != 'open' else 'done'}",
@@ -340,9 +350,7 @@ def submit(
             "duration_ms": max(0, min(int(spent), _MAX_DURATION_MS)),
             "created_at": at,
         }
-        annotation = session.execute(
-            insert(LabelAnnotation).values(**values).returning(LabelAnnotation.id)
-        ).scalar_one()
+        annotation = conn.execute(_ANNOTATE, values).scalar_one()
         return AnnotationInfo(
             annotation,
             assignment_id,

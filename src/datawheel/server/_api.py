@@ -35,6 +35,7 @@ from datawheel.pipeline._labelling_export import (
 )
 from datawheel.pipeline._labelling_import import import_suggestions
 from datawheel.pipeline._labelling_tasks import (
+    TaskInfo,
     decide,
     flag_items,
     item_project,
@@ -51,7 +52,6 @@ from datawheel.pipeline._labelling_users import (
     SignedIn,
     UserInfo,
     add_user,
-    close_session,
     list_users,
     open_session,
     verify_password,
@@ -60,11 +60,13 @@ from datawheel.server._auth import (
     SESSION_COOKIE,
     LoginLimiter,
     Refused,
+    end_session,
     member_of,
     require,
     signed_in,
     workspace_of,
 )
+from datawheel.server._work import in_database
 
 router = APIRouter(prefix="/api")
 Annotator = Annotated[UserInfo, Depends(require("annotator"))]
@@ -174,9 +176,53 @@ class ExportRequest(BaseModel):
 
 
 @router.get("/health")
-def health(request: Request) -> dict[str, Any]:
+async def health(request: Request) -> dict[str, Any]:
     """Whether the service runs (no sign-in needed)."""
     return {"status": "ok", "version": __version__, "schema": head_revision()}
+
+
+# Routes are matched in the order they are declared: the annotating loop's come first, as its
+# requests are by far the most frequent.
+@router.get("/projects/{project}/next")
+async def next_one(project: str, request: Request, user: Annotator) -> dict[str, Any]:
+    """The account's next task in the project (``task`` is null when the round has no more)."""
+    task = await in_database(request, next_task, workspace_of(request), project, user)  # refuses a non-member
+    return {"task": None if task is None else task.to_dict()}
+
+
+@router.post("/tasks/{assignment}/submit", status_code=201)
+async def submit_task(assignment: int, body: Answer, request: Request, user: Annotator) -> dict[str, Any]:
+    """Answer one of the account's open tasks."""
+    done = await in_database(
+        request,
+        submit,
+        workspace_of(request),
+        assignment,
+        user,
+        body.value,
+        duration_ms=body.duration_ms,
+        suggestion_used=body.suggestion_used,
+    )
+    return done.to_dict()
+
+
+@router.post("/tasks/{assignment}/skip")
+async def skip_task(assignment: int, body: Skip, request: Request, user: Annotator) -> dict[str, Any]:
+    """Give back one of the account's open tasks, with a reason."""
+    return (
+        await in_database(request, skip, workspace_of(request), assignment, user, reason=body.reason)
+    ).to_dict()
+
+
+@router.post("/projects/{project}/undo")
+async def undo(project: str, request: Request, user: Annotator) -> dict[str, Any]:
+    """Take back the account's last submission; its task is open again."""
+    workspace = workspace_of(request)
+
+    def undo_mine() -> TaskInfo:
+        return undo_last(workspace, member_of(workspace, project, user), user)
+
+    return {"task": (await in_database(request, undo_mine)).to_dict()}
 
 
 def start_session(request: Request, response: Response, name: str, password: str) -> SignedIn:
@@ -218,7 +264,7 @@ def login(body: Login, request: Request, response: Response) -> dict[str, Any]:
 @router.post("/logout")
 def logout(request: Request, response: Response, signed: Session) -> dict[str, Any]:
     """Sign out: the session ends."""
-    close_session(workspace_of(request), request.cookies[SESSION_COOKIE])
+    end_session(request)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return {"signed_out": signed.user.name}
 
@@ -286,45 +332,11 @@ def change_round(project: str, body: RoundChange, request: Request, admin: Admin
     return start_round(workspace_of(request), project, body.round).to_dict()
 
 
-@router.get("/projects/{project}/next")
-def next_one(project: str, request: Request, user: Annotator) -> dict[str, Any]:
-    """The account's next task in the project (``task`` is null when the round has no more)."""
-    task = next_task(workspace_of(request), project, user)  # refuses a non-member itself
-    return {"task": None if task is None else task.to_dict()}
-
-
 @router.get("/projects/{project}/tasks")
 def tasks(project: str, request: Request, user: Annotator, limit: int = 100) -> list[dict[str, Any]]:
     """The account's own tasks in the project, newest first."""
     workspace = workspace_of(request)
     return [t.to_dict() for t in my_tasks(workspace, member_of(workspace, project, user), user, limit=limit)]
-
-
-@router.post("/projects/{project}/undo")
-def undo(project: str, request: Request, user: Annotator) -> dict[str, Any]:
-    """Take back the account's last submission; its task is open again."""
-    workspace = workspace_of(request)
-    return {"task": undo_last(workspace, member_of(workspace, project, user), user).to_dict()}
-
-
-@router.post("/tasks/{assignment}/submit", status_code=201)
-def submit_task(assignment: int, body: Answer, request: Request, user: Annotator) -> dict[str, Any]:
-    """Answer one of the account's open tasks."""
-    done = submit(
-        workspace_of(request),
-        assignment,
-        user,
-        body.value,
-        duration_ms=body.duration_ms,
-        suggestion_used=body.suggestion_used,
-    )
-    return done.to_dict()
-
-
-@router.post("/tasks/{assignment}/skip")
-def skip_task(assignment: int, body: Skip, request: Request, user: Annotator) -> dict[str, Any]:
-    """Give back one of the account's open tasks, with a reason."""
-    return skip(workspace_of(request), assignment, user, reason=body.reason).to_dict()
 
 
 @router.get("/items/{item}/blob")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,9 +20,10 @@ from datawheel._version import __version__
 from datawheel.errors import DatawheelError, LabellingError, RefError
 from datawheel.server._api import refused
 from datawheel.server._api import router as api_router
-from datawheel.server._auth import LoginLimiter, Refused
+from datawheel.server._auth import LoginLimiter, Refused, SessionCache
 from datawheel.server._markdown import render_markdown
 from datawheel.server._pages import router as pages_router
+from datawheel.server._work import database_threads
 from datawheel.workspace import Workspace
 
 HERE = Path(__file__).parent
@@ -52,7 +54,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # threads only lengthen the queue each request waits in (and SQLite writes one at a time).
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = app.state.threads
-    yield
+    # What is loaded by now lives as long as the service: out of the collector's sight, a full
+    # collection no longer walks it, which would pause every request in flight.
+    gc.freeze()
+    try:
+        yield
+    finally:
+        app.state.database_threads.shutdown(wait=True)
 
 
 def create_app(workspace: Workspace, *, threads: int = THREADS) -> FastAPI:
@@ -76,8 +84,10 @@ def create_app(workspace: Workspace, *, threads: int = THREADS) -> FastAPI:
     )
     app.state.threads = threads
     app.state.workspace = workspace
+    app.state.database_threads = database_threads(workspace.engine)
     app.state.templates = templates()
     app.state.login_limiter = LoginLimiter()
+    app.state.session_cache = SessionCache()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api_router)
     app.include_router(pages_router)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 
+from datawheel.lineage import now
 from datawheel.pipeline._labelling import project_access
-from datawheel.pipeline._labelling_users import Role, SignedIn, UserInfo, session_user
+from datawheel.pipeline._labelling_users import Role, SignedIn, UserInfo, close_session, session_user
+from datawheel.server._work import in_database
 from datawheel.workspace import Workspace
 
 SESSION_COOKIE = "datawheel_session"
@@ -75,14 +76,67 @@ def workspace_of(request: Request) -> Workspace:
     return found
 
 
+class SessionCache:
+    """Sessions read lately, so that an annotator's every request need not ask the database again.
+
+    An entry is trusted for ``seconds`` after it was read, never past the session's own expiry,
+    and signing out removes it at once. Sessions change only by signing in and out, so the one
+    thing an entry can miss is a sign-out made in another process of ``datawheel serve
+    --workers N``: that process's cookie stays good here for at most ``seconds``.
+    """
+
+    def __init__(self, *, seconds: float = 2.0, size: int = 10_000) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._entries: OrderedDict[str, tuple[SignedIn, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> SignedIn | None:
+        """The session of ``token`` if it was read less than ``seconds`` ago and has not expired."""
+        with self._lock:
+            entry = self._entries.get(token)
+        if entry is None or time.monotonic() >= entry[1] or entry[0].expires_at <= now():
+            return None
+        return entry[0]
+
+    def put(self, token: str, signed: SignedIn) -> None:
+        """Remember a session just read from the database."""
+        with self._lock:
+            self._entries[token] = (signed, time.monotonic() + self.seconds)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def forget(self, token: str) -> None:
+        """Drop a session that ended."""
+        with self._lock:
+            self._entries.pop(token, None)
+
+
 def _token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def optional_session(request: Request) -> SignedIn | None:
+async def optional_session(request: Request) -> SignedIn | None:
     """The signed-in session of the request, or None."""
     token = _token(request)
-    return session_user(workspace_of(request), token) if token else None
+    if not token:
+        return None
+    cache: SessionCache = request.app.state.session_cache
+    signed = cache.get(token)
+    if signed is None:
+        signed = await in_database(request, session_user, workspace_of(request), token)
+        if signed is not None:
+            cache.put(token, signed)
+    return signed
+
+
+def end_session(request: Request) -> None:
+    """Sign the request's session out: gone from the database and from this process's cache."""
+    token = request.cookies[SESSION_COOKIE]
+    close_session(workspace_of(request), token)
+    cache: SessionCache = request.app.state.session_cache
+    cache.forget(token)
 
 
 async def _check_csrf(request: Request, signed: SignedIn) -> None:
@@ -99,7 +153,7 @@ async def _check_csrf(request: Request, signed: SignedIn) -> None:
 
 async def signed_in(request: Request) -> SignedIn:
     """The request's session; refuses one without (401) and a state change without CSRF (403)."""
-    signed = await run_in_threadpool(optional_session, request)
+    signed = await optional_session(request)
     if signed is None:
         raise Refused(401, "sign in first: POST /api/login")
     if request.method not in _SAFE_METHODS:

@@ -27,10 +27,11 @@ from datawheel.pipeline._labelling import (
     start_round,
 )
 from datawheel.pipeline._labelling_export import export_project
-from datawheel.pipeline._labelling_users import SignedIn, add_user, close_session, list_users
+from datawheel.pipeline._labelling_users import SignedIn, add_user, list_users
 from datawheel.server._auth import (
     SESSION_COOKIE,
     Refused,
+    end_session,
     member_of,
     signed_in,
     workspace_of,
@@ -91,7 +92,7 @@ async def login_form(request: Request) -> Response:
 async def logout_form(request: Request) -> Response:
     """Sign out."""
     await signed_in(request)
-    await _call(close_session, workspace_of(request), request.cookies[SESSION_COOKIE])
+    await _call(end_session, request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
