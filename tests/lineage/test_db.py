@@ -1,10 +1,14 @@
+import fcntl
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import create_engine, text
+from tests.conftest import POSTGRES_URL
 
-from datawheel.lineage import session_factory
-from datawheel.lineage._db import transaction
+from datawheel.lineage import _db, session_factory
+from datawheel.lineage._db import connect, transaction
+from datawheel.pipeline._labelling import _WriterTurns
 from datawheel.workspace import Workspace
 
 
@@ -38,3 +42,30 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
                 locked = "locked" in str(exc)
             other.close()
         assert locked  # the writer held the write lock from its first statement
+
+
+def test_a_pooled_postgresql_connection_the_server_ended_is_replaced(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = connect(postgres_url)
+    with engine.connect() as conn:
+        first = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # what a server restart or an idle timeout does to the pooled one
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    admin.dispose()
+    monkeypatch.setattr(_db, "_PING_AFTER_IDLE_S", 0.0)  # as if the connection had been idle long
+    with engine.connect() as conn:
+        second = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    engine.dispose()
+    assert second != first
+
+
+def test_sqlite_writer_turns_queue_processes_on_a_file_lock(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path) as ws:
+        turns = _WriterTurns(ws.engine)
+        assert turns.file is not None
+        with Path(turns.file.name).open("ab") as other:  # as another process opens it
+            with turns.turn(), pytest.raises(BlockingIOError):  # it would wait here, not on SQLite
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # its turn, once the block ended

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,9 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from tests.server.conftest import XSS, Login
 
+from datawheel.lineage import now
 from datawheel.lineage._labelling_models import LabelAnnotation
-from datawheel.pipeline._labelling_users import sessions_of
+from datawheel.pipeline._labelling_users import SignedIn, UserInfo, sessions_of
 from datawheel.server import SESSION_COOKIE
+from datawheel.server._auth import SessionCache
 from datawheel.workspace import Workspace
 
 # Every /api endpoint and the least role that may call it ("public": no sign-in needed).
@@ -173,10 +177,33 @@ def test_sign_in_is_rate_limited(app: FastAPI) -> None:
     assert client.post("/api/login", json={"name": "bob", "password": "bob-password"}).status_code == 429
 
 
-def test_sign_out_ends_the_session(login: Login) -> None:
+def test_sign_out_ends_the_session(login: Login, app: FastAPI) -> None:
     ann = login("ann")
+    token = ann.cookies[SESSION_COOKIE]
+    assert ann.get("/api/me").status_code == 200  # the session is now in the app's cache too
     assert ann.post("/api/logout").status_code == 200
     assert ann.get("/api/me").status_code == 401
+    replayed = TestClient(app, cookies={SESSION_COOKIE: token})  # the old cookie, kept by someone
+    assert replayed.get("/api/me").status_code == 401
+
+
+def test_session_cache_trusts_an_entry_briefly_and_never_past_expiry() -> None:
+    user = UserInfo(1, "ann", "annotator", now())
+    cache = SessionCache(seconds=0.2, size=2)
+    live = SignedIn(user, "csrf", now() + timedelta(hours=1))
+    cache.put("a", live)
+    assert cache.get("a") == live
+    cache.forget("a")
+    assert cache.get("a") is None  # signed out
+    cache.put("b", SignedIn(user, "csrf", now() - timedelta(seconds=1)))
+    assert cache.get("b") is None  # expired
+    cache.put("c", live)
+    cache.put("d", live)
+    cache.put("e", live)
+    assert cache.get("c") is None  # the oldest went when a third came
+    assert cache.get("e") == live
+    time.sleep(0.25)
+    assert cache.get("e") is None  # read from the database again once its seconds are up
 
 
 def test_xss_in_data_is_returned_as_text_and_escaped_in_pages(login: Login) -> None:

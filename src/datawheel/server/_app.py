@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,9 +53,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # threads only lengthen the queue each request waits in (and SQLite writes one at a time).
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = app.state.threads
-    # What is loaded by now lives as long as the service: out of the collector's sight, a full
-    # collection no longer walks it, which would pause every request in flight.
-    gc.freeze()
     try:
         yield
     finally:
