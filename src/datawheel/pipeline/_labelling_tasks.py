@@ -184,20 +184,23 @@ _TASK_COLUMNS = (_I.id, _I.row_id, _I.payload, _I.suggestion, _I.confidence, _I.
 
 # The statements of the two hottest requests, built once: SQLAlchemy compiles each once and
 # takes it from its cache after; only the bound values change from request to request.
-_PROJECT_FOR = (
-    select(_P.id, _P.name, _P.round, _P.overlap, _M.user_id)
-    .select_from(_PROJECTS.outerjoin(_MEMBERS, (_M.project_id == _P.id) & (_M.user_id == bindparam("user"))))
+_MINE = _ASSIGNMENTS.alias("mine")
+_FIRST_OPEN = (  # the user's oldest open task in the project, if any
+    select(func.min(_MINE.c.id))
+    .where(_MINE.c.user_id == bindparam("user"), _MINE.c.project_id == _P.id, _MINE.c.status == "open")
+    .scalar_subquery()
+)
+_HEAD = (  # the project, whether the user is a member, and the user's open task there
+    select(_P.id, _P.name, _P.round, _P.overlap, _M.user_id, _A.id, *_TASK_COLUMNS)
+    .select_from(
+        _PROJECTS.outerjoin(_MEMBERS, (_M.project_id == _P.id) & (_M.user_id == bindparam("user")))
+        .outerjoin(_ASSIGNMENTS, _A.id == _FIRST_OPEN)
+        .outerjoin(_ITEMS, _I.id == _A.item_id)
+    )
     .limit(1)
 )
-_PROJECT_BY_NAME = _PROJECT_FOR.where(_P.name == bindparam("project"))
-_PROJECT_BY_ID = _PROJECT_FOR.where(_P.id == bindparam("project"))
-_OPEN_TASK = (
-    select(_A.id, *_TASK_COLUMNS)
-    .join_from(_ASSIGNMENTS, _ITEMS, _I.id == _A.item_id)
-    .where(_A.user_id == bindparam("user"), _A.project_id == bindparam("project_id"), _A.status == "open")
-    .order_by(_A.id)
-    .limit(1)
-)
+_HEAD_BY_NAME = _HEAD.where(_P.name == bindparam("project"))
+_HEAD_BY_ID = _HEAD.where(_P.id == bindparam("project"))
 _FREE = _ITEMS.alias("free")
 _FIRST_FREE = (
     select(_FREE.c.id)
@@ -251,7 +254,7 @@ def next_task(workspace: Workspace, project: str | int, user: UserInfo) -> TaskI
     None when the current round holds nothing more for them; refused (403) unless ``user``
     works on the project (admins work on all). One short write transaction.
     """
-    by = _PROJECT_BY_ID if isinstance(project, int) else _PROJECT_BY_NAME
+    by = _HEAD_BY_ID if isinstance(project, int) else _HEAD_BY_NAME
     with _connect(workspace, write=True) as conn:
         head = conn.execute(by, {"project": project, "user": user.id}).first()
         if head is None:
@@ -260,12 +263,11 @@ def next_task(workspace: Workspace, project: str | int, user: UserInfo) -> TaskI
                 hint="list them with `datawheel project list`",
                 status=404,
             )
-        project_id, name, round, overlap, member = head
+        project_id, name, round, overlap, member, open_task = head[:6]
         if member is None and user.role != "admin":
             raise LabellingError(f"{user.name} does not work on project '{project}'", hint="", status=403)
-        found = conn.execute(_OPEN_TASK, {"user": user.id, "project_id": project_id}).first()
-        if found is not None:
-            return _open_task(found[0], name, tuple(found[1:]))
+        if open_task is not None:
+            return _open_task(open_task, name, tuple(head[6:]))
         free = {"user": user.id, "in_project": project_id, "in_round": round, "overlap": overlap}
         item = conn.execute(_TAKE_FREE_ITEM, free).first()
         if item is None:
