@@ -9,7 +9,7 @@ server. Printed: requests per second and p50/p99 latency of each endpoint, on SQ
 PostgreSQL, and whether next-task met the goal p99 < 50 ms. There is no peer run side by side:
 Label Studio's free edition has no assignment or overlap to compare.
 
-    python benchmarks/serve.py [--tasks 100000] [--clients 50] [--seconds 20] [--workers 1]
+    python benchmarks/serve.py [--tasks 100000] [--clients 50] [--seconds 20] [--workers 1 2]
 """
 
 from __future__ import annotations
@@ -105,8 +105,7 @@ def start(root: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
 
 
 class Client:
-    """One annotator's keep-alive HTTP/1.1 connection, with no more work per request than a load
-    generator needs.
+    """One annotator's keep-alive HTTP/1.1 connection, doing no more than a load generator needs.
 
     The client shares the machine with the server: with aiohttp it spent a quarter of the CPU the
     server did (and httpx more than the server), time the server's figures would lose. Requests
@@ -219,38 +218,46 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def measure(name: str, database_url: str | None, args: argparse.Namespace) -> list[list[str]]:
-    """Prepare, serve and load one database; the result rows."""
+    """Prepare one database, then serve and load it with each number of server processes."""
     print(f"{name}:")
+    rows = []
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "ws"
         sessions = prepare(root, database_url, args.tasks, args.clients)
-        port = free_port()
-        server = start(root, port, args.workers)
-        try:
-            uvloop.run(load(port, sessions[:2], 1.0))  # warm up
-            client_cpu, server_cpu = time.process_time(), cpu_seconds(server.pid)
-            timings, wall = uvloop.run(load(port, sessions, args.seconds))
-            client_cpu, server_cpu = time.process_time() - client_cpu, cpu_seconds(server.pid) - server_cpu
-            print(f"  CPU over the {args.seconds:g} s: server {server_cpu:.1f} s, clients {client_cpu:.1f} s")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    rows = []
-    for endpoint, values in timings.items():
-        p99 = quantile(values, 0.99)
-        goal = ("yes" if p99 < GOAL_P99_MS else "no") if endpoint == "next" else ""
-        rows.append(
-            [
-                name,
-                endpoint,
-                f"{len(values):,}",
-                f"{len(values) / wall:,.0f}",
-                f"{statistics.median(values):.1f}",
-                f"{p99:.1f}",
-                goal,
-            ]
-        )
+        for workers in args.workers:
+            port = free_port()
+            server = start(root, port, workers)
+            try:
+                uvloop.run(load(port, sessions[:2], 1.0))  # warm up
+                client_cpu, server_cpu = time.process_time(), cpu_seconds(server.pid)
+                timings, wall = uvloop.run(load(port, sessions, args.seconds))
+                client_cpu = time.process_time() - client_cpu
+                server_cpu = cpu_seconds(server.pid) - server_cpu
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            requests = sum(len(values) for values in timings.values())
+            print(
+                f"  {workers} server process(es): CPU over the {args.seconds:g} s: server {server_cpu:.1f} s "
+                f"({server_cpu / requests * 1000:.2f} ms a request), clients {client_cpu:.1f} s"
+            )
+            rows += [_row(name, workers, endpoint, values, wall) for endpoint, values in timings.items()]
     return rows
+
+
+def _row(name: str, workers: int, endpoint: str, values: list[float], wall: float) -> list[str]:
+    p99 = quantile(values, 0.99)
+    goal = ("yes" if p99 < GOAL_P99_MS else "no") if endpoint == "next" else ""
+    return [
+        name,
+        str(workers),
+        endpoint,
+        f"{len(values):,}",
+        f"{len(values) / wall:,.0f}",
+        f"{statistics.median(values):.1f}",
+        f"{p99:.1f}",
+        goal,
+    ]
 
 
 def main() -> None:
@@ -258,19 +265,22 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=1, help="server processes (datawheel serve --workers)")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="server processes (datawheel serve --workers)"
+    )
     parser.add_argument("--postgres", default=os.environ.get("DATAWHEEL_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
     args = parser.parse_args()
     print(
-        f"{args.tasks:,} tasks, {args.clients} concurrent annotators, {args.seconds:g} s per database, "
-        f"{args.workers} server process(es)"
+        f"{args.tasks:,} tasks, {args.clients} concurrent annotators, {args.seconds:g} s a run, "
+        f"{' and '.join(map(str, args.workers))} server process(es), {os.cpu_count()} cores"
     )
     rows = measure("sqlite", None, args)
     with postgres_schema(args.postgres) as url:
         if url is not None:
             rows += measure("postgresql", url, args)
     print()
-    print_table(["database", "endpoint", "requests", "req/s", "p50 ms", "p99 ms", "p99 < 50 ms"], rows)
+    headers = ["database", "processes", "endpoint", "requests", "req/s", "p50 ms", "p99 ms", "p99 < 50 ms"]
+    print_table(headers, rows)
 
 
 if __name__ == "__main__":
