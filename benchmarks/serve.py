@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import socket
 import statistics
@@ -151,18 +152,25 @@ async def annotator(
     token: str,
     csrf: str,
     span: tuple[float, float],
+    pace: float,
     timings: dict[str, list[float]],
     failures: list[str],
 ) -> None:
     """Loop on next-task and submit until ``span[1]``, timing the requests made after ``span[0]``.
 
-    The first second is left out of the timings: 50 clients connecting at once is a start-up
-    burst, not the steady state the figures describe.
+    With ``pace`` (seconds) the annotator starts a task every ``pace`` seconds, on a schedule
+    of its own (a late task is not made up for by a shorter pause); with 0, at once. The first
+    second is left out of the timings: 50 clients connecting at once is a start-up burst, not
+    the steady state the figures describe.
     """
     counted, until = span
     client = await Client.connect(port, token, csrf)
+    scheduled = time.monotonic() + random.uniform(0, pace)
     try:
         while time.monotonic() < until:
+            if pace:
+                await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
+                scheduled = max(scheduled + pace, time.monotonic())
             keep = time.monotonic() >= counted
             started = time.perf_counter()
             status, body = await client.request("GET", "/api/projects/bench/next")
@@ -183,14 +191,14 @@ async def annotator(
 
 
 async def load(
-    port: int, sessions: list[tuple[str, str]], duration: float
+    port: int, sessions: list[tuple[str, str]], duration: float, pace: float = 0.0
 ) -> tuple[dict[str, list[float]], float]:
-    """Run every annotator for ``duration`` seconds; their timings and the wall time."""
+    """Run every annotator for ``duration`` seconds at ``pace``; their timings and the wall time."""
     timings: dict[str, list[float]] = {"next": [], "submit": []}
     failures: list[str] = []
     begin = time.monotonic()
     span = (begin + min(1.0, duration / 4), begin + duration)
-    await asyncio.gather(*(annotator(port, t, c, span, timings, failures) for t, c in sessions))
+    await asyncio.gather(*(annotator(port, t, c, span, pace, timings, failures) for t, c in sessions))
     if failures:
         print(f"  {len(failures)} failed requests, e.g. {failures[0]}")
     return timings, time.monotonic() - span[0]
@@ -229,28 +237,39 @@ def measure(name: str, database_url: str | None, args: argparse.Namespace) -> li
             server = start(root, port, workers)
             try:
                 uvloop.run(load(port, sessions[:2], 1.0))  # warm up
-                client_cpu, server_cpu = time.process_time(), cpu_seconds(server.pid)
-                timings, wall = uvloop.run(load(port, sessions, args.seconds))
-                client_cpu = time.process_time() - client_cpu
-                server_cpu = cpu_seconds(server.pid) - server_cpu
+                for pace in (0.0, args.pace):
+                    client_cpu, server_cpu = time.process_time(), cpu_seconds(server.pid)
+                    timings, wall = uvloop.run(load(port, sessions, args.seconds, pace))
+                    client_cpu = time.process_time() - client_cpu
+                    server_cpu = cpu_seconds(server.pid) - server_cpu
+                    requests = sum(len(values) for values in timings.values())
+                    how = _pace(pace)
+                    print(
+                        f"  {workers} server process(es), {how}: CPU over the {args.seconds:g} s: server "
+                        f"{server_cpu:.1f} s ({server_cpu / requests * 1000:.2f} ms a request), "
+                        f"clients {client_cpu:.1f} s"
+                    )
+                    rows += [
+                        _row(name, workers, how, endpoint, values, wall)
+                        for endpoint, values in timings.items()
+                    ]
             finally:
                 server.terminate()
                 server.wait(timeout=30)
-            requests = sum(len(values) for values in timings.values())
-            print(
-                f"  {workers} server process(es): CPU over the {args.seconds:g} s: server {server_cpu:.1f} s "
-                f"({server_cpu / requests * 1000:.2f} ms a request), clients {client_cpu:.1f} s"
-            )
-            rows += [_row(name, workers, endpoint, values, wall) for endpoint, values in timings.items()]
     return rows
 
 
-def _row(name: str, workers: int, endpoint: str, values: list[float], wall: float) -> list[str]:
+def _pace(pace: float) -> str:
+    return f"a task every {pace:g} s each" if pace else "full speed"
+
+
+def _row(name: str, workers: int, how: str, endpoint: str, values: list[float], wall: float) -> list[str]:
     p99 = quantile(values, 0.99)
     goal = ("yes" if p99 < GOAL_P99_MS else "no") if endpoint == "next" else ""
     return [
         name,
         str(workers),
+        how,
         endpoint,
         f"{len(values):,}",
         f"{len(values) / wall:,.0f}",
@@ -268,6 +287,9 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, nargs="+", default=[1, 2], help="server processes (datawheel serve --workers)"
     )
+    parser.add_argument(
+        "--pace", type=float, default=0.1, help="seconds between an annotator's tasks in the paced run"
+    )
     parser.add_argument("--postgres", default=os.environ.get("DATAWHEEL_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
     args = parser.parse_args()
     print(
@@ -279,7 +301,17 @@ def main() -> None:
         if url is not None:
             rows += measure("postgresql", url, args)
     print()
-    headers = ["database", "processes", "endpoint", "requests", "req/s", "p50 ms", "p99 ms", "p99 < 50 ms"]
+    headers = [
+        "database",
+        "processes",
+        "load",
+        "endpoint",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "p99 < 50 ms",
+    ]
     print_table(headers, rows)
 
 

@@ -15,6 +15,7 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -411,6 +412,28 @@ def _insert_project(
         return row.id
 
 
+class WriterBusy(Exception):
+    """Another writer has the turn, and the caller said it would rather not wait (see ``no_wait``)."""
+
+
+_NO_WAIT: ContextVar[bool] = ContextVar("datawheel_no_wait", default=False)
+
+
+@contextmanager
+def no_wait() -> Iterator[None]:
+    """Within the block, a SQLite writer whose turn is not free at once raises WriterBusy.
+
+    For a caller that must not block, such as the service's event loop: it tries the work
+    in place, and hands it to a thread that may wait only when another writer is busy. The
+    error is raised before anything was read or written, so the work can be tried again.
+    """
+    token = _NO_WAIT.set(True)
+    try:
+        yield
+    finally:
+        _NO_WAIT.reset(token)
+
+
 class _WriterTurns:
     """Writers of one SQLite database take turns: threads on a lock, processes on a file lock.
 
@@ -430,17 +453,24 @@ class _WriterTurns:
             weakref.finalize(self, self.file.close)
 
     @contextmanager
-    def turn(self) -> Iterator[None]:
-        """Wait for this writer's turn; the next one's starts when the block ends."""
-        with self.lock:
+    def turn(self, *, wait: bool = True) -> Iterator[None]:
+        """Wait for this writer's turn (or, with ``wait=False``, raise WriterBusy if it is not free)."""
+        if not self.lock.acquire(blocking=wait):
+            raise WriterBusy
+        try:
             if self.file is None or sys.platform == "win32":
                 yield
                 return
-            fcntl.flock(self.file, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(self.file, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise WriterBusy from None
             try:
                 yield
             finally:
                 fcntl.flock(self.file, fcntl.LOCK_UN)
+        finally:
+            self.lock.release()
 
 
 _TURNS: weakref.WeakKeyDictionary[Engine, _WriterTurns] = weakref.WeakKeyDictionary()
@@ -455,7 +485,7 @@ def _writer_turn(engine: Engine, *, write: bool) -> Iterator[None]:
         return
     with _TURNS_LOCK:
         turns = _TURNS.get(engine) or _TURNS.setdefault(engine, _WriterTurns(engine))
-    with turns.turn():
+    with turns.turn(wait=not _NO_WAIT.get()):
         yield
 
 
