@@ -1,5 +1,6 @@
 import fcntl
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,7 @@ from sqlalchemy import create_engine, text
 from tests.conftest import POSTGRES_URL
 
 from datawheel.lineage import _db, session_factory
-from datawheel.lineage._db import connect, transaction
+from datawheel.lineage._db import background_checkpoints, connect, transaction
 from datawheel.pipeline._labelling import _WriterTurns
 from datawheel.workspace import Workspace
 
@@ -69,3 +70,26 @@ def test_sqlite_writer_turns_queue_processes_on_a_file_lock(tmp_path: Path) -> N
             with turns.turn(), pytest.raises(BlockingIOError):  # it would wait here, not on SQLite
                 fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # its turn, once the block ended
+
+
+_ADD_CONTEXT = "INSERT INTO contexts (kind, name, properties, created_at) VALUES ('run', :n, '{}', '')"
+
+
+def test_background_checkpoints_take_the_wal_off_the_writers(tmp_path: Path) -> None:
+    checkpointed = _wal_bytes_after_writes(tmp_path / "a", every=0.02)
+    never = _wal_bytes_after_writes(tmp_path / "b", every=3600)  # commits do not checkpoint either
+    assert checkpointed < never / 4  # the thread's checkpoints let writers reuse the WAL from its start
+    with Workspace.open(tmp_path / "a") as ws, ws.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000  # as before the block
+        assert conn.exec_driver_sql("SELECT count(*) FROM contexts").scalar() == 1500
+
+
+def _wal_bytes_after_writes(root: Path, *, every: float) -> int:
+    with Workspace.init(root) as ws, background_checkpoints(ws.engine, every=every):
+        for i in range(1500):
+            with ws.engine.begin() as conn:
+                assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+                conn.execute(text(_ADD_CONTEXT), {"n": f"c{i}"})
+            if i % 100 == 0:
+                time.sleep(0.04)
+        return (ws.state / "metadata.db-wal").stat().st_size

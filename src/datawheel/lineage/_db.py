@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,6 +91,51 @@ def _sqlite_on_begin(connection: Any) -> None:
     # Issued on the driver's connection: through SQLAlchemy it would cost more than the query.
     readonly = connection.get_execution_options().get(_READONLY, False)
     connection.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def background_checkpoints(engine: Engine, *, every: float = 0.5) -> Iterator[None]:
+    """While the block runs, a thread checkpoints a SQLite database's WAL instead of its writers.
+
+    By default the commit that finds the WAL past 1,000 pages copies it back into the database
+    and syncs it, a few milliseconds that the committing request (and, in the labelling
+    service, every request behind it) waits. Within the block, connections the engine opens do
+    not checkpoint on commit; a thread of its own runs a passive checkpoint (one that waits for
+    no reader or writer) every ``every`` seconds, and a last one at the end. Nothing for
+    PostgreSQL or an in-memory database.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    event.listen(engine, "connect", _no_checkpoint_on_commit)
+    engine.dispose()  # pooled connections were opened checkpointing on commit
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=_checkpoint_until, args=(database, every, stop), name="datawheel-checkpoint", daemon=True
+    )
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join()
+        event.remove(engine, "connect", _no_checkpoint_on_commit)
+        engine.dispose()
+
+
+def _no_checkpoint_on_commit(dbapi_connection: Any, _record: object) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def _checkpoint_until(database: str, every: float, stop: threading.Event) -> None:
+    connection = sqlite3.connect(database, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        while not stop.wait(every):
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        connection.close()
 
 
 def _alembic_config() -> Config:
@@ -184,6 +231,7 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 __all__ = [
     "SQLAlchemyError",
+    "background_checkpoints",
     "connect",
     "connection",
     "head_revision",

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datawheel._version import __version__
 from datawheel.errors import DatawheelError, LabellingError, RefError
+from datawheel.lineage._db import background_checkpoints
 from datawheel.server._api import refused
 from datawheel.server._api import router as api_router
 from datawheel.server._auth import LoginLimiter, Refused, SessionCache
@@ -54,7 +55,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = app.state.threads
     try:
-        yield
+        with background_checkpoints(app.state.workspace.engine):
+            yield
     finally:
         app.state.database_threads.shutdown(wait=True)
 
