@@ -216,3 +216,42 @@ def test_blank_lines_and_crlf_on_the_fast_path(tmp_path: Path, ending: str) -> N
     single.write_bytes(ending.join(["a", "1", "", "2"]).encode() + ending.encode())
     frame, _, _ = read_all(single)
     assert frame.rows() == [(1, 2), (2, 4)]
+
+
+def test_bad_rows_in_later_chunks_keep_their_line_numbers(tmp_path: Path) -> None:
+    lines = ["id,name", *(f"{i},n{i}" for i in range(2, 60_002))]  # line n holds id n
+    lines[20_000] = "20001,n20001,extra"  # too many fields
+    lines[40_000] = "40001"  # too few
+    lines[50_000] = "x,n50001"  # not an int
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+    reading = read_delimited(path, chunk_bytes=256 << 10)  # many chunks, each of several blocks
+    batches = list(reading.batches)
+    assert len(batches) > 2
+    frame = pl.concat([b.frame for b in batches])
+    bad = pl.concat([b.quarantine for b in batches])
+    assert bad.select("line", "reason").rows() == [
+        (20_001, "expected 2 fields, found 3"),
+        (40_001, "expected 2 fields, found 1"),
+        (50_001, "column 'id': 'x' is not int"),
+    ]
+    assert frame["id"].to_list() == frame[LINE].to_list()
+    assert frame.height == len(lines) - 1 - 3
+
+
+def test_non_nfc_chunk_among_plain_ones_is_normalised(tmp_path: Path) -> None:
+    plain = [f"{i},word" for i in range(2, 20_002)]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(["id,word", *plain, "20002,cafe\u0301", "20003,ok"]) + "\n", encoding="utf-8")
+    frame, bad, _ = read_all(path, chunk_bytes=64 << 10)
+    assert bad.height == 0
+    assert frame.filter(pl.col("id") == 20_002)["word"].to_list() == ["caf\u00e9"]
+    assert frame["id"].to_list() == frame[LINE].to_list()
+
+
+def test_separator_outside_ascii(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a\u00a6b\n1\u00a6x\n2\u00a6y\u00a6z\n3\u00a6\u00e9\n", encoding="utf-8")
+    frame, bad, _ = read_all(path, separator="\u00a6")
+    assert frame.rows() == [(1, "x", 2), (3, "\u00e9", 4)]
+    assert bad.select("line", "reason").rows() == [(3, "expected 2 fields, found 3")]

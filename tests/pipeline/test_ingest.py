@@ -1,8 +1,11 @@
 """The ingest step end to end: provenance, lineage, quarantine, skip, append, rounds, sources."""
 
+import importlib
 import shutil
 import sqlite3
+import threading
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -12,7 +15,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from datawheel.errors import IngestError
-from datawheel.ingest import ReadOptions
+from datawheel.ingest import ReadOptions, read_delimited
 from datawheel.pipeline import QuarantineError, ingest
 from datawheel.store import SOURCE, data_columns
 from datawheel.workspace import Workspace
@@ -79,6 +82,22 @@ def test_strict_commits_nothing(workspace: Workspace, tmp_path: Path) -> None:
     assert not list((workspace.tables.path("t")).glob("*.parquet"))
     (run,) = workspace.lineage.executions()
     assert run.status == "failed"
+
+
+def test_strict_failure_stops_the_reader_at_once(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opener = importlib.import_module("datawheel.ingest._open")  # the package name is shadowed
+    monkeypatch.setattr(opener, "read_delimited", partial(read_delimited, chunk_bytes=4096))
+    path = tmp_path / "big.csv"
+    path.write_text("a,b\n1,2,3\n" + "".join(f"{i},{i}\n" for i in range(100_000)), encoding="utf-8")
+    before = set(threading.enumerate())
+    with pytest.raises(QuarantineError, match="line 2") as info:
+        ingest(workspace, path, name="t", strict=True)
+    # while the error (and so the ingest's frames) is still held, the reading thread is gone
+    assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]
+    assert info.value.exit_code == 1
+    assert not list(workspace.tables.path("t").glob("*.parquet"))
 
 
 def test_same_bytes_again_is_skipped(workspace: Workspace, tmp_path: Path) -> None:

@@ -22,6 +22,19 @@ def test_content_ids_are_stable_and_distinct_for_repeats() -> None:
     assert first.columns == ["label", "text", ROW_ID, ROW_HASH]
 
 
+def test_ids_are_the_same_as_ever() -> None:
+    """The ids of known rows, so that a change to how ids are made cannot pass unseen."""
+    content = with_row_identity(pl.DataFrame({"text": ["a", "b", "a"], "n": [1, None, 1]}))
+    assert content[ROW_ID].to_list() == [
+        "320d93275682129b69da10fe3fe1c016",
+        "984f2ebde4c3a7e498ae16c0aafcd51c",
+        "2ba354e5006aea62428991643d39a412",
+    ]
+    assert content[ROW_HASH].to_list() == [3606700673758007963, -7471701863662639132, 3606700673758007963]
+    keyed = with_row_identity(pl.DataFrame({"id": [7], "x": ["\u00e9"]}), key=["id"])
+    assert keyed[ROW_ID].to_list() == ["2333fc66e3f5c42e34651a15afaa93b1"]
+
+
 def test_ids_do_not_depend_on_other_rows() -> None:
     small = with_row_identity(pl.DataFrame({"text": ["a", "b"]}))
     large = with_row_identity(pl.DataFrame({"text": ["z", "b", "a", "y"]}))
@@ -115,3 +128,15 @@ def test_fingerprint_set_agrees_with_a_set(batches: list[list[int]]) -> None:
         plain.update(batch)
     probe = np.array([*sorted(plain)[:50], 7, 2**63], dtype=np.uint64)
     assert fingerprints.contains(probe).tolist() == [int(p) in plain for p in probe]
+
+
+def test_fingerprint_set_of_many_agrees_with_numpy() -> None:
+    rng = np.random.default_rng(7)
+    batches = [rng.integers(0, 2**64, 40_000, dtype=np.uint64, endpoint=False) for _ in range(8)]
+    batches[6][:500] = batches[3][:500]  # seen before, in an earlier batch
+    fingerprints, seen = FingerprintSet(), np.array([], dtype=np.uint64)
+    for batch in batches:
+        assert np.array_equal(fingerprints.contains(batch), np.isin(batch, seen))
+        fingerprints.add(batch)
+        seen = np.concatenate([seen, batch])
+    assert fingerprints.contains(batches[6][:500]).all()

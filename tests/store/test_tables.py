@@ -1,4 +1,5 @@
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -60,6 +61,37 @@ def test_row_order_kept_for_many_chunks(tmp_path: Path) -> None:
     store = TableStore(tmp_path)
     store.write("d", frame)
     assert store.read("d", 0)["i"].to_list() == list(range(300_000))
+
+
+def test_batches_are_written_in_order_while_the_next_is_made(tmp_path: Path) -> None:
+    store = TableStore(tmp_path)
+    store.write("d", (pl.DataFrame({"i": range(k * 1000, (k + 1) * 1000)}) for k in range(20)))
+    assert store.read("d", 0)["i"].to_list() == list(range(20_000))
+    assert len(list(store.path("d").glob("*.parquet"))) == 20
+
+
+def test_a_stream_that_fails_midway_leaves_no_files_and_the_last_version(tmp_path: Path) -> None:
+    store = TableStore(tmp_path)
+    store.write("d", pl.DataFrame({"i": [1, 2]}))
+    before = set(store.path("d").glob("*.parquet"))
+
+    def batches() -> Iterator[pl.DataFrame]:
+        for k in range(5):
+            yield pl.DataFrame({"i": range(k * 1000, (k + 1) * 1000)})
+        raise ValueError("the source broke")
+
+    with pytest.raises(ValueError, match="the source broke"):
+        store.write("d", batches())
+    assert set(store.path("d").glob("*.parquet")) == before
+    assert store.read("d", 0)["i"].to_list() == [1, 2]
+
+
+def test_a_batch_that_does_not_fit_the_first_fails_cleanly(tmp_path: Path) -> None:
+    store = TableStore(tmp_path)
+    frames = [pl.DataFrame({"i": [1]}), pl.DataFrame({"i": [2]}), pl.DataFrame({"i": ["x"]})]
+    with pytest.raises(StoreError, match="does not fit the first batch's types"):
+        store.write("d", iter(frames))
+    assert not list(store.path("d").glob("*.parquet"))
 
 
 def test_types_delta_lacks_are_stored_as_types_it_has(tmp_path: Path) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import queue
+import threading
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 import polars as pl
 
@@ -69,3 +71,78 @@ def check_file(path: Path) -> int:
     if size == 0:
         raise IngestError(f"{path} is empty (0 bytes)", hint="check the file was fully written or copied")
     return size
+
+
+T = TypeVar("T")
+_DONE = object()
+_WAIT_SECONDS = 0.1
+
+
+def read_ahead(items: Iterable[T], *, depth: int = 1) -> Generator[T, None, None]:
+    """The items of ``items``, made by a background thread up to ``depth`` items ahead.
+
+    While the caller works on one batch, the next is read and parsed: Polars and NumPy release
+    the GIL, so the two run on two cores. Nothing starts before the first item is asked for;
+    an error in the thread is raised to the caller, and when the caller stops early the thread
+    stops too (after the item it is making) and closes ``items``.
+
+    Example:
+        >>> list(read_ahead(iter(range(5))))
+        [0, 1, 2, 3, 4]
+    """
+    ready: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=_produce, args=(items, ready, stop), name="datawheel-read-ahead", daemon=True
+    )
+    worker.start()
+    try:
+        while (item := ready.get()) is not _DONE:
+            if isinstance(item, _Failure):
+                raise item.error
+            yield cast(T, item)
+    finally:
+        stop.set()
+        while worker.is_alive():
+            _drain(ready)
+            worker.join(_WAIT_SECONDS)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: BaseException
+
+
+def _produce(items: Iterable[object], ready: queue.Queue[object], stop: threading.Event) -> None:
+    """Put each item of ``items``, then ``_DONE`` (or the error), on ``ready`` until ``stop``."""
+    source = iter(items)
+    try:
+        for item in source:
+            if not _put(ready, item, stop):
+                return
+        _put(ready, _DONE, stop)
+    except BaseException as exc:  # handed to the consumer, which raises it
+        _put(ready, _Failure(exc), stop)
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+def _put(ready: queue.Queue[object], item: object, stop: threading.Event) -> bool:
+    """Put ``item`` once there is room; False if the consumer stopped first."""
+    while not stop.is_set():
+        try:
+            ready.put(item, timeout=_WAIT_SECONDS)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _drain(ready: queue.Queue[object]) -> None:
+    while True:
+        try:
+            ready.get_nowait()
+        except queue.Empty:
+            return

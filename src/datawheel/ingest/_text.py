@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+import numpy as np
 import polars as pl
 
 from datawheel.errors import IngestError
-from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame
+from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame, read_ahead
 from datawheel.ingest._conform import RAW, conform, infer_types
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
-CHUNK_BYTES = 64 << 20
+CHUNK_BYTES = 16 << 20
 SAMPLE_BYTES = 1 << 20
 _PROBE_BYTES = 1 << 16
+_COUNT_BLOCK = 1 << 18
 _ABSENT = ("\x1f", "\x1e", "\x1d", "\x1c", "\x07")
 _SEPARATORS = (",", ";", "\t", "|")
 _NAME_LIKE = re.compile(r"^[^\W\d][\w .\-]*$")
@@ -63,7 +65,9 @@ def read_delimited(
     ``trim`` strips spaces around fields. Column types are inferred from the first
     ``infer_rows`` rows unless declared in ``schema``. A row with the wrong number of fields,
     bytes that do not decode, or a value that does not fit its column's type goes to the
-    quarantine with its line number, raw text and reason; blank lines are skipped.
+    quarantine with its line number, raw text and reason; blank lines are skipped. The file is
+    read in chunks of ``chunk_bytes``, the next one read and parsed in a background thread
+    while the caller works on the current one.
 
     Example:
         >>> import tempfile
@@ -92,7 +96,7 @@ def read_delimited(
     options = _Options(
         null_values=tuple(null_values), trim=trim, declared=dict(schema or {}), infer_rows=infer_rows
     )
-    batches = _batches(path, enc, dialect, options, chunk_bytes)
+    batches = read_ahead(_batches(path, enc, dialect, options, chunk_bytes))
     return Reading(format=format, location=str(path), batches=batches, encoding=enc, total_bytes=size)
 
 
@@ -312,15 +316,16 @@ def _read_fast(
     # with one, look for blank lines outright.
     if width == 1 and (data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data):
         return None
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    newlines, separators = _count_bytes(data, b"\n", sep)
+    lines = newlines + (0 if data.endswith(b"\n") else 1)
     if data is chunk.raw:
         chunk.lines = lines
-    if data.count(sep) != (width - 1) * lines:
+    if separators != (width - 1) * lines:
         return None
     assert options.types is not None
     try:
         frame = pl.read_csv(
-            io.BytesIO(data),
+            data,
             has_header=False,
             separator=dialect.separator,
             quote_char=None,
@@ -334,6 +339,30 @@ def _read_fast(
         return None
     numbers = pl.int_range(line, line + lines, dtype=pl.Int64, eager=True).alias(LINE)
     return frame.with_columns(numbers), quarantine_frame()
+
+
+def _count_bytes(data: bytes, *values: bytes) -> list[int]:
+    r"""How many times each of ``values`` occurs in ``data``.
+
+    Single bytes are counted together, a block at a time, by NumPy: the block stays in the CPU's
+    cache while each value is counted in it, which is several times faster than ``bytes.count``
+    once per value. A longer value (a separator outside ASCII) is counted by ``bytes.count``.
+
+    Example:
+        >>> _count_bytes(b"a,b\nc,d\n", b"\n", b",")
+        [2, 2]
+    """
+    array = np.frombuffer(data, dtype=np.uint8)
+    counts = [0 if len(value) == 1 else data.count(value) for value in values]
+    single = [(i, value[0]) for i, value in enumerate(values) if len(value) == 1]
+    same = np.empty(min(_COUNT_BLOCK, len(array)), dtype=bool)
+    for start in range(0, len(array), _COUNT_BLOCK):
+        block = array[start : start + _COUNT_BLOCK]
+        found = same[: len(block)]
+        for i, value in single:
+            np.equal(block, value, out=found)
+            counts[i] += int(np.count_nonzero(found))
+    return counts
 
 
 def _fast_bytes(chunk: _Chunk) -> bytes | None:

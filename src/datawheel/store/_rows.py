@@ -57,21 +57,22 @@ def _id128(frame: pl.DataFrame, exprs: Sequence[pl.Expr]) -> pl.Series:
     return _pack(halves["a"], halves["b"])
 
 
-_HEX = np.array([int.from_bytes(f"{i:02x}".encode(), "little") for i in range(256)], dtype="<u2")
+_ID_BYTES = pa.binary(16)
 
 
 def _pack(first: pl.Series, second: pl.Series) -> pl.Series:
-    """Two unsigned 64-bit halves as 32 hex characters, without a Python loop."""
+    """Two unsigned 64-bit halves as 32 hex characters (big-endian), without a Python loop.
+
+    NumPy lays the halves side by side as 16 bytes a row; Polars writes them as hex.
+    """
     count = len(first)
     packed = np.empty((count, 2), dtype=">u8")
     packed[:, 0] = first.to_numpy()
     packed[:, 1] = second.to_numpy()
-    text = _HEX[packed.view(np.uint8)]  # two hex digits a byte, as one 16-bit code
-    offsets = np.arange(0, 32 * (count + 1), 32, dtype=np.int64)
-    raw = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(text))
+    raw = pa.FixedSizeBinaryArray.from_buffers(_ID_BYTES, count, [None, pa.py_buffer(packed)])
     series = pl.Series(ROW_ID, raw)
     assert isinstance(series, pl.Series)
-    return series
+    return series.bin.encode("hex")
 
 
 def row_hash_expr(columns: Sequence[str]) -> pl.Expr:
@@ -155,13 +156,14 @@ class RowIdentity:
     def _content_ids(self, frame: pl.DataFrame, columns: list[str]) -> pl.Series:
         content = _pack(frame[ROW_HASH].reinterpret(signed=False), frame[_SECOND_HALF])
         prints = frame[ROW_HASH].reinterpret(signed=False).to_numpy()
-        before = self._contents.contains(prints)
-        ordered = np.sort(prints)
-        same = ordered[1:] == ordered[:-1]
-        repeat = np.isin(prints, ordered[1:][same]) | before if same.any() else before
-        self._contents.add(prints, ordered=ordered)
-        if not repeat.any():
+        ordered = np.sort(prints)  # sorted, the set is searched in memory order
+        earlier = ordered[self._contents.contains(ordered)]  # contents of earlier batches
+        again = ordered[1:][ordered[1:] == ordered[:-1]]  # contents repeated within this batch
+        self._contents.add(ordered, ordered=ordered)
+        if not len(earlier) and not len(again):
             return content
+        before = np.isin(prints, earlier)
+        repeat = np.isin(prints, again) | before
         numbers = []
         for fingerprint, earlier in zip(prints[repeat].tolist(), before[repeat].tolist(), strict=True):
             seen = self._counts.get(fingerprint, 1 if earlier else 0)
@@ -170,10 +172,10 @@ class RowIdentity:
         pairs = pl.DataFrame(
             {"c": content.filter(pl.Series(repeat)), "n": pl.Series(numbers, dtype=pl.Int64)}
         )
-        again = pairs.select(
+        numbered = pairs.select(
             pl.when(pl.col("n") == 0).then(pl.col("c")).otherwise(_id128(pairs, [pl.col("c"), pl.col("n")]))
         )[:, 0]
-        return content.scatter(np.flatnonzero(repeat), again)
+        return content.scatter(np.flatnonzero(repeat), numbered)
 
     def _check_unique(self, frame: pl.DataFrame) -> None:
         ids = frame[ROW_ID]
@@ -191,11 +193,13 @@ class RowIdentity:
 
 
 class FingerprintSet:
-    """A set of 64-bit fingerprints, for batches of millions: 8 bytes a member, plus a bitmap.
+    """A set of 64-bit fingerprints, for batches of millions: 8 bytes a member, plus a filter.
 
     Members are kept as sorted chunks, one per batch added (adding only sorts the batch). A
-    bitmap of a few bits per member answers "not a member" for almost every new fingerprint;
-    only the few it cannot rule out are looked up in the chunks.
+    Bloom filter of 2 to 8 bytes a member answers "not a member" for all but a few in a
+    thousand new fingerprints; only those few are looked up in the chunks. The filter is one
+    64-bit word per value of a fingerprint's top bits, with three bits set in it chosen by its
+    low bits: one memory access a lookup, in memory order when the fingerprints are sorted.
 
     Example:
         >>> seen = FingerprintSet()
@@ -204,24 +208,21 @@ class FingerprintSet:
         [True, False]
     """
 
-    _MIN_BITS = 1 << 16
-    _BITS_PER_MEMBER = 16
+    _MIN_WORDS = 1 << 10
+    _BITS_PER_MEMBER = 16  # at least: the filter doubles when the set outgrows it
 
     def __init__(self) -> None:
         self._chunks: list[np.ndarray] = []
         self._size = 0
-        self._bits = self._MIN_BITS
-        self._bitmap = np.zeros(self._bits // 8, dtype=np.uint8)
+        self._words = np.zeros(self._MIN_WORDS, dtype=np.uint64)
 
     def contains(self, prints: np.ndarray) -> np.ndarray:
         """Which of ``prints`` are members."""
         found = np.zeros(len(prints), dtype=bool)
         if not self._size:
             return found
-        slots = prints & np.uint64(self._bits - 1)
-        maybe = np.flatnonzero(
-            (self._bitmap[slots >> np.uint64(3)] >> (slots & np.uint64(7)).astype(np.uint8)) & 1
-        )
+        word, bits = self._places(prints)
+        maybe = np.flatnonzero((self._words[word] & bits) == bits)
         if len(maybe):
             maybe = maybe[np.argsort(prints[maybe], kind="stable")]  # sorted keys search far faster
             candidates = prints[maybe]
@@ -236,28 +237,30 @@ class FingerprintSet:
         """Make ``prints`` members (``ordered``: the same, already sorted, if the caller has them)."""
         if not len(prints):
             return
-        self._chunks.append(np.sort(prints) if ordered is None else ordered)
-        self._size += len(prints)
-        if len(self._chunks) > 256:  # only the bitmap's few candidates are looked up in the chunks
+        chunk = np.sort(prints) if ordered is None else ordered
+        self._chunks.append(chunk)
+        self._size += len(chunk)
+        if len(self._chunks) > 256:  # only the filter's few candidates are looked up in the chunks
             self._chunks = [np.sort(np.concatenate(self._chunks), kind="stable")]
-        if self._size * self._BITS_PER_MEMBER > self._bits:
-            self._bits = 1 << int(self._size * self._BITS_PER_MEMBER * 2).bit_length()
-            self._bitmap = np.zeros(self._bits // 8, dtype=np.uint8)
-            for chunk in self._chunks:
-                self._mark(chunk)
+        if self._size * self._BITS_PER_MEMBER > 64 * len(self._words):
+            words = self._size * self._BITS_PER_MEMBER * 2 // 64
+            self._words = np.zeros(1 << words.bit_length(), dtype=np.uint64)
+            for earlier in self._chunks:
+                self._mark(earlier)
         else:
-            self._mark(prints)
+            self._mark(chunk)
+
+    def _places(self, prints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each fingerprint's word of the filter (its top bits) and the three bits it sets there."""
+        word = prints >> np.uint64(65 - len(self._words).bit_length())
+        bits = np.zeros(len(prints), dtype=np.uint64)
+        for shift in (0, 6, 12):
+            bits |= np.left_shift(np.uint64(1), (prints >> np.uint64(shift)) & np.uint64(63))
+        return word, bits
 
     def _mark(self, prints: np.ndarray) -> None:
-        slots = prints & np.uint64(self._bits - 1)
-        byte, bit = (
-            slots >> np.uint64(3),
-            np.left_shift(1, (slots & np.uint64(7)).astype(np.uint8), dtype=np.uint8),
-        )
-        while len(byte):  # where several share a byte, one write of each wins a round: redo the rest
-            self._bitmap[byte] |= bit
-            unset = (self._bitmap[byte] & bit) == 0
-            byte, bit = byte[unset], bit[unset]
+        word, bits = self._places(prints)
+        np.bitwise_or.at(self._words, word, bits)
 
 
 def with_row_identity(frame: pl.DataFrame, *, key: Sequence[str] | None = None) -> pl.DataFrame:

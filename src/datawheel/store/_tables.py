@@ -7,6 +7,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -74,18 +75,30 @@ class TableStore:
     def _write_parts(
         self, path: Path, frames: pl.DataFrame | Iterable[pl.DataFrame], written: list[Path]
     ) -> tuple[list[AddAction], pa.Schema]:
+        """Write the frames as Parquet parts, one frame written while the next is being made.
+
+        Writing runs in a background thread (Polars releases the GIL), at most one frame behind
+        the caller's; every write has finished when this returns or raises.
+        """
         schema: pl.Schema | None = None
         actions: list[AddAction] = []
-        for given in [frames] if isinstance(frames, pl.DataFrame) else frames:
-            frame = storable(given)
-            if schema is None:
-                schema = frame.schema
-            elif frame.schema != schema:
-                frame = _cast_to(frame, schema)
-            if frame.height == 0 and actions:
-                continue
-            for start in range(0, max(frame.height, 1), _ROWS_PER_FILE):
-                actions.append(_write_part(path, frame.slice(start, _ROWS_PER_FILE), written))
+        pending: list[Future[AddAction]] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="datawheel-write") as writer:
+            for given in [frames] if isinstance(frames, pl.DataFrame) else frames:
+                frame = storable(given)
+                if schema is None:
+                    schema = frame.schema
+                elif frame.schema != schema:
+                    frame = _cast_to(frame, schema)
+                if frame.height == 0 and (actions or pending):
+                    continue
+                parts = [
+                    writer.submit(_write_part, path, frame.slice(start, _ROWS_PER_FILE), written)
+                    for start in range(0, max(frame.height, 1), _ROWS_PER_FILE)
+                ]
+                actions.extend(part.result() for part in pending)  # the frame before: a failed write raises
+                pending = parts
+            actions.extend(part.result() for part in pending)
         if schema is None:
             raise StoreError(
                 "nothing to commit: no frames were given", hint="commit at least one (maybe empty) frame"
