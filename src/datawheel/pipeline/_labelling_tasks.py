@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import CursorResult, Table, and_, bindparam, exists, func, insert, select, update
 
 from datawheel.errors import LabellingError
 from datawheel.lineage import now
@@ -174,11 +174,11 @@ def _task(project: str, assignment: LabelAssignment, item: LabelItem, value: Any
     )
 
 
-_PROJECTS = LabelProject.__table__
-_MEMBERS = LabelMember.__table__
-_ITEMS = LabelItem.__table__
-_ASSIGNMENTS = LabelAssignment.__table__
-_ANNOTATIONS = LabelAnnotation.__table__
+_PROJECTS = cast(Table, LabelProject.__table__)
+_MEMBERS = cast(Table, LabelMember.__table__)
+_ITEMS = cast(Table, LabelItem.__table__)
+_ASSIGNMENTS = cast(Table, LabelAssignment.__table__)
+_ANNOTATIONS = cast(Table, LabelAnnotation.__table__)
 _P, _M, _I, _A = _PROJECTS.c, _MEMBERS.c, _ITEMS.c, _ASSIGNMENTS.c
 _TASK_COLUMNS = (_I.id, _I.row_id, _I.payload, _I.suggestion, _I.confidence, _I.round)
 
