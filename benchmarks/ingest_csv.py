@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,7 +98,8 @@ def main() -> None:
     polars = run(_POLARS, str(path))
     stored = run(_POLARS_STORE, str(path), str(folder / "stored.parquet"))
     (folder / "stored.parquet").unlink(missing_ok=True)
-    ours = run(_DATAWHEEL, str(path), str(Path(tempfile.mkdtemp()) / "ws"))
+    with tempfile.TemporaryDirectory() as workspace:  # the ingested copy is as large as the CSV
+        ours = run(_DATAWHEEL, str(path), str(Path(workspace) / "ws"))
     if ours["rows"] != polars["rows"] or ours["quarantined"]:
         raise SystemExit(f"rows disagree: datawheel {ours}, Polars {polars}")
     print(f"{args.rows:,} rows x 10 columns, {size_mb:,.0f} MB of CSV\n")
@@ -128,7 +130,7 @@ def main() -> None:
     print(f"datawheel / polars.read_csv + write_parquet time: {ours['seconds'] / stored['seconds']:.2f}x")
     print(f"peak memory: {ours['peak_mb'] / polars['peak_mb']:.2f}x polars.read_csv's")
     if not args.keep:
-        path.unlink()
+        shutil.rmtree(folder)
 
 
 if __name__ == "__main__":
