@@ -1,9 +1,9 @@
 """Where the annotating loop's database work runs: in place on SQLite, on a few threads otherwise.
 
 The annotating loop's requests (next task, submit, skip, undo) and the session check are short
-database calls, far shorter than handing them to another thread: FastAPI's road for a ``def``
-endpoint (anyio's thread pool) cost about 0.26 ms a request in-process against 0.04 ms for an
-``async def`` one, and even a plain executor's hand-off, with the two threads then taking turns
+database calls, far shorter than handing them to another thread: a trivial ``def`` endpoint,
+which FastAPI runs on anyio's thread pool, took 0.30 ms a request in-process against 0.04 ms
+for an ``async def`` one, and even a plain executor's hand-off, with the two threads then taking turns
 on the GIL, cost a single-process server 1.2 ms of CPU a request against 0.8 ms when the same
 work ran in place (``benchmarks/serve.py``, SQLite, 50 annotators at full speed).
 
@@ -33,9 +33,9 @@ T = TypeVar("T")
 SERVER_THREADS = 4
 
 
-def database_threads(engine: Engine, threads: int | None = None) -> ThreadPoolExecutor:
-    """The executor for an app's database work: ``threads``, else four (one is enough for SQLite)."""
-    count = threads if threads is not None else 1 if engine.dialect.name == "sqlite" else SERVER_THREADS
+def database_threads(engine: Engine) -> ThreadPoolExecutor:
+    """The executor for an app's database work: four threads, or one for SQLite (writers take turns)."""
+    count = 1 if engine.dialect.name == "sqlite" else SERVER_THREADS
     return ThreadPoolExecutor(max_workers=count, thread_name_prefix="datawheel-db")
 
 
