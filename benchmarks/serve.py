@@ -224,6 +224,20 @@ def cpu_seconds(pid: int) -> float:
     return own + sum(cpu_seconds(child) for child in children)
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of the machine's PostgreSQL processes, exited backends included (Linux), in seconds."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")] == "postgres":
+            fields = text.rsplit(")", 1)[1].split()
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, and of waited-for children
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def quantile(values: list[float], q: float) -> float:
     """The ``q`` quantile of ``values``."""
     return (
@@ -247,14 +261,22 @@ def measure(name: str, database_url: str | None, args: argparse.Namespace) -> li
                 uvloop.run(load(port, sessions[:2], 1.0))  # warm up
                 for pace in (0.0, *args.pace):
                     client_cpu, server_cpu = time.process_time(), cpu_seconds(server.pid)
+                    database_cpu = postgres_cpu_seconds()
                     timings, wall = uvloop.run(load(port, sessions, args.seconds, pace))
                     client_cpu = time.process_time() - client_cpu
                     server_cpu = cpu_seconds(server.pid) - server_cpu
+                    database_cpu = postgres_cpu_seconds() - database_cpu
                     requests = sum(len(values) for values in timings.values())
                     how = _pace(pace)
+                    per_request = database_cpu / requests * 1000
+                    postgres = (
+                        f", PostgreSQL {database_cpu:.1f} s ({per_request:.2f} ms a request)"
+                        if database_url
+                        else ""
+                    )
                     print(
                         f"  {workers} server process(es), {how}: CPU over the {args.seconds:g} s: server "
-                        f"{server_cpu:.1f} s ({server_cpu / requests * 1000:.2f} ms a request), "
+                        f"{server_cpu:.1f} s ({server_cpu / requests * 1000:.2f} ms a request){postgres}, "
                         f"clients {client_cpu:.1f} s"
                     )
                     rows += [
@@ -302,16 +324,20 @@ def main() -> None:
         default=[0.1, 0.25],
         help="seconds between an annotator's tasks, one paced run for each (besides the full-speed one)",
     )
+    parser.add_argument(
+        "--databases", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
+    )
     parser.add_argument("--postgres", default=os.environ.get("DATAWHEEL_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
     args = parser.parse_args()
     print(
         f"{args.tasks:,} tasks, {args.clients} concurrent annotators, {args.seconds:g} s a run, "
         f"{' and '.join(map(str, args.workers))} server process(es), {os.cpu_count()} cores"
     )
-    rows = measure("sqlite", None, args)
-    with postgres_schema(args.postgres) as url:
-        if url is not None:
-            rows += measure("postgresql", url, args)
+    rows = measure("sqlite", None, args) if "sqlite" in args.databases else []
+    if "postgresql" in args.databases:
+        with postgres_schema(args.postgres) as url:
+            if url is not None:
+                rows += measure("postgresql", url, args)
     print()
     headers = [
         "database",

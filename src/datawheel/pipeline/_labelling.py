@@ -514,10 +514,15 @@ def project_row(session: Any, project: str | int) -> LabelProject:
         else session.scalar(select(LabelProject).where(LabelProject.name == project))
     )
     if row is None:
-        raise LabellingError(
-            f"no labelling project '{project}'", hint="list them with `datawheel project list`", status=404
-        )
+        raise no_project(project)
     return row  # type: ignore[no-any-return]
+
+
+def no_project(project: str | int) -> LabellingError:
+    """The refusal (404) of a project that does not exist."""
+    return LabellingError(
+        f"no labelling project '{project}'", hint="list them with `datawheel project list`", status=404
+    )
 
 
 def get_project(workspace: Workspace, project: str | int) -> ProjectInfo:
@@ -616,9 +621,5 @@ def project_access(workspace: Workspace, project: str | int, user: UserInfo) -> 
             .where(key)
         ).first()
         if found is None:
-            raise LabellingError(
-                f"no labelling project '{project}'",
-                hint="list them with `datawheel project list`",
-                status=404,
-            )
+            raise no_project(project)
         return int(found[0]), user.role == "admin" or found[1] is not None

@@ -28,7 +28,7 @@ from datawheel.lineage._labelling_models import (
     LabelReview,
     LabelUser,
 )
-from datawheel.pipeline._labelling import _connect, _open, project_row
+from datawheel.pipeline._labelling import _connect, _open, no_project, project_row
 from datawheel.pipeline._labelling_users import UserInfo
 from datawheel.workspace import Workspace
 
@@ -258,16 +258,12 @@ def next_task(workspace: Workspace, project: str | int, user: UserInfo) -> TaskI
     with _connect(workspace, write=True) as conn:
         head = conn.execute(by, {"project": project, "user": user.id}).first()
         if head is None:
-            raise LabellingError(
-                f"no labelling project '{project}'",
-                hint="list them with `datawheel project list`",
-                status=404,
-            )
-        project_id, name, round, overlap, member, open_task = head[:6]
+            raise no_project(project)
+        project_id, name, round, overlap, member, open_id = head[:6]
         if member is None and user.role != "admin":
-            raise LabellingError(f"{user.name} does not work on project '{project}'", hint="", status=403)
-        if open_task is not None:
-            return _open_task(open_task, name, tuple(head[6:]))
+            raise not_member(user, project)
+        if open_id is not None:
+            return open_task(open_id, name, tuple(head[6:]))
         free = {"user": user.id, "in_project": project_id, "in_round": round, "overlap": overlap}
         item = conn.execute(_TAKE_FREE_ITEM, free).first()
         if item is None:
@@ -282,10 +278,16 @@ def next_task(workspace: Workspace, project: str | int, user: UserInfo) -> TaskI
                 "assigned_at": now(),
             },
         ).scalar_one()
-        return _open_task(assignment, name, tuple(item))
+        return open_task(assignment, name, tuple(item))
 
 
-def _open_task(assignment: int, project: str, item: tuple[Any, ...]) -> TaskInfo:
+def not_member(user: UserInfo, project: str | int) -> LabellingError:
+    """The refusal (403) of an account that does not work on the project."""
+    return LabellingError(f"{user.name} does not work on project '{project}'", hint="", status=403)
+
+
+def open_task(assignment: int, project: str, item: tuple[Any, ...]) -> TaskInfo:
+    """Open task ``assignment`` of an item: (id, row_id, payload, suggestion, confidence, round)."""
     item_id, row_id, payload, suggestion, confidence, round = item
     return TaskInfo(assignment, project, item_id, row_id, payload, suggestion, confidence, round, "open")
 
@@ -293,11 +295,12 @@ def _open_task(assignment: int, project: str, item: tuple[Any, ...]) -> TaskInfo
 def _own_assignment(session: Any, assignment_id: int, user: UserInfo) -> LabelAssignment:
     row = session.get(LabelAssignment, assignment_id)
     if row is None or row.user_id != user.id:
-        raise _not_yours(assignment_id)
+        raise not_yours(assignment_id)
     return row  # type: ignore[no-any-return]
 
 
-def _not_yours(assignment_id: int) -> LabellingError:
+def not_yours(assignment_id: int) -> LabellingError:
+    """The refusal (404) of a task that is not the asking account's."""
     return LabellingError(
         f"task {assignment_id} is not one of yours",
         hint="ask for your next task with GET /api/projects/{project}/next",
@@ -322,49 +325,74 @@ def submit(
     with _connect(workspace, write=True) as conn:
         row = conn.execute(_SUBMITTED, {"assignment": assignment_id}).first()
         if row is None or row.user_id != user.id:
-            raise _not_yours(assignment_id)
-        stored = check_value(row.task_type, row.labels, row.payload.get("text", ""), value)
-        at = now()
-        assigned_at = row.assigned_at if row.assigned_at.tzinfo else row.assigned_at.replace(tzinfo=at.tzinfo)
-        spent = duration_ms if duration_ms is not None else int((at - assigned_at).total_seconds() * 1000)
-        used = (
-            suggestion_used
-            if suggestion_used is not None
-            else row.suggestion is not None and (canonical_label(row.suggestion) == canonical_label(stored))
-        )
-        closed = conn.execute(_CLOSE, {"assignment": assignment_id, "at": at})
+            raise not_yours(assignment_id)
+        values = annotation_values(row, assignment_id, user, value, duration_ms, suggestion_used)
+        closed = conn.execute(_CLOSE, {"assignment": assignment_id, "at": values["created_at"]})
         if closed.rowcount != 1:
-            raise LabellingError(
-                f"task {assignment_id} is already {row.status if row.status != 'open' else 'done'}",
-                hint="undo the last submission to change it, or ask for the next task",
-                status=409,
-            )
-        values = {
-            "project_id": row.project_id,
-            "item_id": row.item_id,
-            "user_id": user.id,
-            "assignment_id": assignment_id,
-            "value": stored,
-            "label": canonical_label(stored),
-            "guideline_version": row.guideline_version,
-            "round": row.round,
-            "suggestion_used": bool(used),
-            "duration_ms": max(0, min(int(spent), _MAX_DURATION_MS)),
-            "created_at": at,
-        }
-        annotation = conn.execute(_ANNOTATE, values).scalar_one()
-        return AnnotationInfo(
-            annotation,
-            assignment_id,
-            row.item_id,
-            user.name,
-            stored,
-            values["label"],
-            row.guideline_version,
-            values["suggestion_used"],
-            values["duration_ms"],
-            at,
-        )
+            raise already_closed(assignment_id, row.status)
+        return annotation_info(conn.execute(_ANNOTATE, values).scalar_one(), user, values)
+
+
+def annotation_values(
+    task: Any,
+    assignment_id: int,
+    user: UserInfo,
+    value: Any,
+    duration_ms: int | None,
+    suggestion_used: bool | None,
+) -> dict[str, Any]:
+    """The annotation row for ``user``'s answer ``value`` to an open task (a 400 if invalid).
+
+    ``task`` holds the task's ``task_type``, ``labels``, ``payload``, ``suggestion``,
+    ``assigned_at``, ``project_id``, ``item_id``, ``guideline_version`` and ``round``.
+    """
+    stored = check_value(task.task_type, task.labels, task.payload.get("text", ""), value)
+    at = now()
+    assigned_at = task.assigned_at if task.assigned_at.tzinfo else task.assigned_at.replace(tzinfo=at.tzinfo)
+    spent = duration_ms if duration_ms is not None else int((at - assigned_at).total_seconds() * 1000)
+    used = (
+        suggestion_used
+        if suggestion_used is not None
+        else task.suggestion is not None and (canonical_label(task.suggestion) == canonical_label(stored))
+    )
+    return {
+        "project_id": task.project_id,
+        "item_id": task.item_id,
+        "user_id": user.id,
+        "assignment_id": assignment_id,
+        "value": stored,
+        "label": canonical_label(stored),
+        "guideline_version": task.guideline_version,
+        "round": task.round,
+        "suggestion_used": bool(used),
+        "duration_ms": max(0, min(int(spent), _MAX_DURATION_MS)),
+        "created_at": at,
+    }
+
+
+def annotation_info(annotation_id: int, user: UserInfo, values: dict[str, Any]) -> AnnotationInfo:
+    """The annotation just stored from :func:`annotation_values`."""
+    return AnnotationInfo(
+        annotation_id,
+        values["assignment_id"],
+        values["item_id"],
+        user.name,
+        values["value"],
+        values["label"],
+        values["guideline_version"],
+        values["suggestion_used"],
+        values["duration_ms"],
+        values["created_at"],
+    )
+
+
+def already_closed(assignment_id: int, status: str) -> LabellingError:
+    """The refusal (409) of an answer to a task that is no longer open."""
+    return LabellingError(
+        f"task {assignment_id} is already {status if status != 'open' else 'done'}",
+        hint="undo the last submission to change it, or ask for the next task",
+        status=409,
+    )
 
 
 def skip(workspace: Workspace, assignment_id: int, user: UserInfo, *, reason: str) -> TaskInfo:

@@ -54,11 +54,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # threads only lengthen the queue each request waits in (and SQLite writes one at a time).
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = app.state.threads
+    engine = app.state.workspace.engine
+    if engine.dialect.name == "postgresql":
+        from datawheel.pipeline._labelling_pg import PostgresLoop  # psycopg: the postgres extra
+
+        app.state.postgres_loop = PostgresLoop(engine)
+        await app.state.postgres_loop.open()
     try:
-        with background_checkpoints(app.state.workspace.engine):
+        with background_checkpoints(engine):
             yield
     finally:
         app.state.database_threads.shutdown(wait=True)
+        if app.state.postgres_loop is not None:
+            await app.state.postgres_loop.close()
+            app.state.postgres_loop = None
 
 
 def create_app(workspace: Workspace, *, threads: int = THREADS) -> FastAPI:
@@ -83,6 +92,7 @@ def create_app(workspace: Workspace, *, threads: int = THREADS) -> FastAPI:
     app.state.threads = threads
     app.state.workspace = workspace
     app.state.database_threads = database_threads(workspace.engine)
+    app.state.postgres_loop = None  # next task and submit on PostgreSQL, opened by the lifespan
     app.state.templates = templates()
     app.state.login_limiter = LoginLimiter()
     app.state.session_cache = SessionCache()

@@ -1,0 +1,228 @@
+"""Next task and submit on PostgreSQL's event-loop path behave as the threaded path does.
+
+The service runs the annotating loop's two hottest requests on PostgreSQL as single statements
+on the event loop (``PostgresLoop``); every other caller uses the functions of
+``pipeline._labelling_tasks``. Each test here runs against both, on a real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from tests.server.conftest import populate
+
+from datawheel.errors import LabellingError
+from datawheel.lineage._labelling_models import LabelAnnotation, LabelAssignment, LabelItem
+from datawheel.pipeline import _labelling_pg
+from datawheel.pipeline._labelling_pg import APPLICATION_NAME, PostgresLoop
+from datawheel.pipeline._labelling_tasks import AnnotationInfo, TaskInfo, next_task, submit
+from datawheel.pipeline._labelling_users import UserInfo, find_user, open_session, sessions_of
+from datawheel.server import CSRF_HEADER, SESSION_COOKIE, create_app
+from datawheel.workspace import Workspace
+
+pytestmark = pytest.mark.postgres
+
+
+class Annotating(Protocol):
+    def next(self, project: str | int, user: UserInfo) -> TaskInfo | None: ...
+
+    def submit(self, assignment: int, user: UserInfo, value: Any, **options: Any) -> AnnotationInfo: ...
+
+
+class Threaded:
+    """The pipeline's functions, as the CLI and the other endpoints call them."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    def next(self, project: str | int, user: UserInfo) -> TaskInfo | None:
+        return next_task(self.workspace, project, user)
+
+    def submit(self, assignment: int, user: UserInfo, value: Any, **options: Any) -> AnnotationInfo:
+        return submit(self.workspace, assignment, user, value, **options)
+
+
+class OnLoop:
+    """``PostgresLoop`` on an event loop of its own."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.events = asyncio.new_event_loop()
+        self.loop = PostgresLoop(workspace.engine, connections=2)
+        self.events.run_until_complete(self.loop.open())
+
+    def next(self, project: str | int, user: UserInfo) -> TaskInfo | None:
+        return self.events.run_until_complete(self.loop.next_task(project, user))
+
+    def submit(self, assignment: int, user: UserInfo, value: Any, **options: Any) -> AnnotationInfo:
+        return self.events.run_until_complete(self.loop.submit(assignment, user, value, **options))
+
+    def close(self) -> None:
+        self.events.run_until_complete(self.loop.close())
+        self.events.close()
+
+
+@pytest.fixture
+def pg_labelled(tmp_path: Path, postgres_url: str) -> Iterator[Workspace]:
+    """A PostgreSQL workspace with the accounts and the project of ``populate`` (overlap 2)."""
+    with Workspace.init(tmp_path / "ws", database_url=postgres_url) as ws:
+        populate(ws)
+        yield ws
+
+
+@pytest.fixture(params=["threads", "event loop"])
+def annotating(request: pytest.FixtureRequest, pg_labelled: Workspace) -> Iterator[Annotating]:
+    if request.param == "threads":
+        yield Threaded(pg_labelled)
+        return
+    on_loop = OnLoop(pg_labelled)
+    yield on_loop
+    on_loop.close()
+
+
+def _refused(status: int) -> Any:
+    return pytest.raises(LabellingError, check=lambda exc: exc.status == status)
+
+
+def test_a_task_stays_open_until_answered(annotating: Annotating, pg_labelled: Workspace) -> None:
+    ann = find_user(pg_labelled, "ann")
+    first = annotating.next("sms-triage", ann)
+    assert first is not None
+    assert first.status == "open"
+    assert first.project == "sms-triage"
+    assert first.payload["text"].startswith("<script>")  # the first item in priority order
+    again = annotating.next("sms-triage", ann)
+    assert again == first
+    done = annotating.submit(first.assignment, ann, "spam", duration_ms=1234)
+    assert (done.assignment, done.item, done.annotator, done.label) == (
+        first.assignment,
+        first.item,
+        "ann",
+        "spam",
+    )
+    assert (done.duration_ms, done.suggestion_used, done.guideline_version) == (1234, False, 1)
+    following = annotating.next("sms-triage", ann)
+    assert following is not None
+    assert following.item != first.item
+    assert following.assignment != first.assignment
+    by_id = annotating.next(_project_id(pg_labelled), ann)
+    assert by_id == following  # a project named by its id
+    with sessions_of(pg_labelled)() as session:
+        stored = session.scalars(select(LabelAnnotation)).one()
+        assert (stored.value, stored.label, stored.round, stored.duration_ms) == (
+            "spam",
+            "spam",
+            "main",
+            1234,
+        )
+        assert stored.created_at is not None
+        assert session.get(LabelAssignment, first.assignment).status == "done"  # type: ignore[union-attr]
+
+
+def _project_id(workspace: Workspace) -> int:
+    with workspace.engine.connect() as conn:
+        return int(
+            conn.execute(sa.text("SELECT id FROM label_projects WHERE name = 'sms-triage'")).scalar_one()
+        )
+
+
+def test_refusals(annotating: Annotating, pg_labelled: Workspace) -> None:
+    ann, bob, eve = (find_user(pg_labelled, name) for name in ("ann", "bob", "eve"))
+    with _refused(403):
+        annotating.next("sms-triage", eve)  # not a member
+    with _refused(404):
+        annotating.next("no-such-project", ann)
+    task = annotating.next("sms-triage", ann)
+    assert task is not None
+    with _refused(404):
+        annotating.submit(task.assignment, bob, "spam")  # not bob's
+    with _refused(404):
+        annotating.submit(10**9, ann, "spam")
+    with _refused(400):
+        annotating.submit(task.assignment, ann, "eggs")  # not a label of the project
+    assert annotating.next("sms-triage", ann) == task  # still open after the refused answer
+    annotating.submit(task.assignment, ann, "ham")
+    with _refused(409):
+        annotating.submit(task.assignment, ann, "spam")
+
+
+def test_overlap_is_kept_and_no_item_reaches_one_annotator_twice(
+    annotating: Annotating, pg_labelled: Workspace
+) -> None:
+    people = [find_user(pg_labelled, name) for name in ("ann", "bob", "rev", "boss")]  # boss: an admin
+    answered: Counter[str] = Counter()
+    working = list(people)
+    while working:  # round robin, so that every account gets some of the items
+        for user in list(working):
+            task = annotating.next("sms-triage", user)
+            if task is None:
+                working.remove(user)
+                continue
+            annotating.submit(task.assignment, user, "ham")
+            answered[user.name] += 1
+    assert sum(answered.values()) == 40 * 2
+    assert all(answered[user.name] > 0 for user in people)
+    with sessions_of(pg_labelled)() as session:
+        pairs = session.execute(select(LabelAnnotation.item_id, LabelAnnotation.user_id)).all()
+        items = session.scalars(select(LabelItem)).all()
+    per_item = Counter(item for item, _ in pairs)
+    assert len(set(pairs)) == len(pairs)  # never twice to one annotator
+    assert set(per_item.values()) == {2}
+    assert all(item.full and item.assigned == 2 for item in items)
+
+
+def test_the_service_runs_next_and_submit_on_the_event_loop(pg_labelled: Workspace) -> None:
+    ann = find_user(pg_labelled, "ann")
+    token, signed = open_session(pg_labelled, ann)
+    with TestClient(create_app(pg_labelled)) as client:  # with: the lifespan opens the loop
+        assert isinstance(client.app.state.postgres_loop, PostgresLoop)  # type: ignore[attr-defined]
+        client.cookies.set(SESSION_COOKIE, token)
+        client.headers[CSRF_HEADER] = signed.csrf_token
+        with pg_labelled.engine.connect() as conn:
+            names = conn.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": APPLICATION_NAME},
+            ).scalar_one()
+        assert names >= 1
+        task = client.get("/api/projects/sms-triage/next").json()["task"]
+        done = client.post(f"/api/tasks/{task['assignment']}/submit", json={"value": "spam"})
+        assert done.status_code == 201, done.text
+        assert done.json()["label"] == "spam"
+        again = client.post(f"/api/tasks/{task['assignment']}/submit", json={"value": "spam"})
+        assert again.status_code == 409
+        assert client.get("/api/projects/nope/next").status_code == 404
+    assert client.app.state.postgres_loop is None  # type: ignore[attr-defined]
+
+
+def test_a_connection_the_server_ended_is_replaced(
+    pg_labelled: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann = find_user(pg_labelled, "ann")
+    on_loop = OnLoop(pg_labelled)
+    try:
+        assert on_loop.next("sms-triage", ann) is not None
+        pids = on_loop.events.run_until_complete(_backends(on_loop.loop))
+        with pg_labelled.engine.connect() as conn:
+            ended = conn.execute(
+                sa.text("SELECT count(*) FROM unnest(:pids) pid WHERE pg_terminate_backend(pid)"),
+                {"pids": pids},
+            ).scalar_one()
+        assert ended == 2
+        monkeypatch.setattr(_labelling_pg, "_PING_AFTER_IDLE_S", 0.0)  # as if idle for long
+        task = on_loop.next("sms-triage", ann)
+        assert task is not None
+        assert on_loop.submit(task.assignment, ann, "spam").label == "spam"
+    finally:
+        on_loop.close()
+
+
+async def _backends(loop: PostgresLoop) -> list[int]:
+    async with loop.pool.connection() as one, loop.pool.connection() as other:
+        return [one.info.backend_pid, other.info.backend_pid]
