@@ -22,8 +22,9 @@ from tests.server.conftest import populate
 from datawheel.errors import LabellingError
 from datawheel.lineage._labelling_models import LabelAnnotation, LabelAssignment, LabelItem
 from datawheel.pipeline import _labelling_pg
+from datawheel.pipeline._labelling import set_guidelines
 from datawheel.pipeline._labelling_pg import APPLICATION_NAME, PostgresLoop
-from datawheel.pipeline._labelling_tasks import AnnotationInfo, TaskInfo, next_task, submit
+from datawheel.pipeline._labelling_tasks import AnnotationInfo, TaskInfo, next_task, skip, submit
 from datawheel.pipeline._labelling_users import UserInfo, find_user, open_session, sessions_of
 from datawheel.server import CSRF_HEADER, SESSION_COOKIE, create_app
 from datawheel.workspace import Workspace
@@ -226,3 +227,31 @@ def test_a_connection_the_server_ended_is_replaced(
 async def _backends(loop: PostgresLoop) -> list[int]:
     async with loop.pool.connection() as one, loop.pool.connection() as other:
         return [one.info.backend_pid, other.info.backend_pid]
+
+
+def test_a_task_handed_out_elsewhere_is_read_before_its_answer(pg_labelled: Workspace) -> None:
+    ann, bob = find_user(pg_labelled, "ann"), find_user(pg_labelled, "bob")
+    one, other = OnLoop(pg_labelled), OnLoop(pg_labelled)  # as two processes of --workers 2
+    try:
+        task = one.next("sms-triage", ann)
+        assert task is not None
+        with _refused(404):
+            other.submit(task.assignment, bob, "spam")  # not bob's, whoever handed it out
+        with _refused(400):
+            other.submit(task.assignment, ann, "eggs")
+        done = other.submit(task.assignment, ann, "spam", duration_ms=10)
+        assert (done.assignment, done.item, done.duration_ms) == (task.assignment, task.item, 10)
+        with _refused(409):
+            one.submit(task.assignment, ann, "ham")  # `one` still remembers it open
+        skipped = one.next("sms-triage", ann)
+        assert skipped is not None
+        skip(pg_labelled, skipped.assignment, ann, reason="unclear")  # the threaded path
+        with _refused(409):
+            one.submit(skipped.assignment, ann, "ham")
+        set_guidelines(pg_labelled, "sms-triage", "# Spam or ham, revised", author="boss")
+        fresh = one.next("sms-triage", ann)
+        assert fresh is not None
+        assert one.submit(fresh.assignment, ann, "ham").guideline_version == 2  # the version now
+    finally:
+        one.close()
+        other.close()

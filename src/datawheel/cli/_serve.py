@@ -33,7 +33,14 @@ def serve_command(
     log_level: Annotated[
         str, typer.Option(help="uvicorn's log level: info logs every request, warning only problems.")
     ] = "info",
-    workers: Annotated[int, typer.Option(help="Server processes (more than 1: best on PostgreSQL).")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Server processes (default: 1 on SQLite, whose writers take turns; one a core, "
+            "at most 4, on PostgreSQL).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the labelling pages and REST API on the workspace (first start: an admin account)."""
     with workspace() as ws:

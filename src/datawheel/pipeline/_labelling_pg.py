@@ -6,11 +6,13 @@ The labelling service's two hottest requests, next task and submit, are the same
 
 - psycopg's asynchronous connections, so the request never leaves the event loop (a hand-off
   to a thread, then the two threads taking turns on the GIL, cost more than the query);
-- one statement per write, in autocommit: next task finds the project, the account's
-  membership and open task, takes the first free item (``FOR UPDATE SKIP LOCKED``) and
-  assigns it in one statement of data-modifying ``WITH`` queries; submit closes the task and
-  stores the answer in one more, after reading the task to check the answer. One statement is
-  one round trip and one implicit transaction: no ``BEGIN`` and ``COMMIT`` of their own;
+- one statement each, in autocommit: next task finds the project, the account's membership
+  and open task, takes the first free item (``FOR UPDATE SKIP LOCKED``) and assigns it in one
+  statement of data-modifying ``WITH`` queries; submit closes the task if it is still open and
+  stores the answer in another. One statement is one round trip and one implicit transaction,
+  with no ``BEGIN`` and ``COMMIT`` of its own. Submit checks the answer against the task as
+  next task handed it out (its item, labels and task type never change), so it need not read
+  the task first, unless another process handed it out;
 - server-side prepared statements, parsed and planned once per connection.
 
 A pool of connections (``psycopg_pool``) lets the commits of concurrent requests wait for the
@@ -22,6 +24,9 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from psycopg import AsyncConnection
@@ -69,8 +74,9 @@ _ITEM = "id, row_id, payload, suggestion, confidence, round"
 # the queue index and taken by primary key.
 _NEXT = f"""
 WITH head AS (
-    SELECT p.id AS project_id, p.name, p.round, p.overlap, m.user_id IS NOT NULL AS member,
-           a.id AS open_id, i.id, i.row_id, i.payload, i.suggestion, i.confidence, i.round AS item_round
+    SELECT p.id AS project_id, p.name, p.round, p.overlap, p.task_type, p.labels,
+           m.user_id IS NOT NULL AS member, a.id AS open_id, a.assigned_at,
+           i.id, i.row_id, i.payload, i.suggestion, i.confidence, i.round AS item_round
     FROM {_PROJECTS} p
     LEFT JOIN {_MEMBERS} m ON m.project_id = p.id AND m.user_id = %(user)s
     LEFT JOIN {_ASSIGNMENTS} a ON a.id = (
@@ -101,7 +107,8 @@ WITH head AS (
 SELECT head.name, head.member, head.open_id, head.id, head.row_id, head.payload, head.suggestion,
        head.confidence, head.item_round, assigned.id AS assigned_id, taken.id AS t_id,
        taken.row_id AS t_row_id, taken.payload AS t_payload, taken.suggestion AS t_suggestion,
-       taken.confidence AS t_confidence, taken.round AS t_round
+       taken.confidence AS t_confidence, taken.round AS t_round,
+       head.project_id, head.task_type, head.labels, head.assigned_at
 FROM head LEFT JOIN taken ON true LEFT JOIN assigned ON true
 """
 _NEXT_BY_NAME = _NEXT.format(key="name")
@@ -126,9 +133,10 @@ WITH closed AS (
 INSERT INTO {_ANNOTATIONS} (project_id, item_id, user_id, assignment_id, value, label,
                             guideline_version, round, suggestion_used, duration_ms, created_at)
 SELECT %(project_id)s, %(item_id)s, %(user_id)s, closed.id, %(value)s, %(label)s::text,
-       %(guideline_version)s, %(round)s::text, %(suggestion_used)s, %(duration_ms)s, %(created_at)s
+       (SELECT guideline_version FROM {_PROJECTS} WHERE id = %(project_id)s), %(round)s::text,
+       %(suggestion_used)s, %(duration_ms)s, %(created_at)s
 FROM closed
-RETURNING id
+RETURNING id, guideline_version
 """
 
 
@@ -142,6 +150,7 @@ class PostgresLoop:
         _, options = engine.dialect.create_connect_args(engine.url)
         options.pop("context", None)  # SQLAlchemy's own adapters, not needed here
         options.setdefault("application_name", APPLICATION_NAME)  # names them in pg_stat_activity
+        self._handed_out = HandedOut()
         self._last_used: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
         self.pool = AsyncConnectionPool(
             make_conninfo(**options),
@@ -178,18 +187,23 @@ class PostgresLoop:
     async def next_task(self, project: str | int, user: UserInfo) -> TaskInfo | None:
         """As :func:`~datawheel.pipeline._labelling_tasks.next_task`, in one statement."""
         sql = _NEXT_BY_ID if isinstance(project, int) else _NEXT_BY_NAME
-        params = {"project": project, "user": user.id, "admin": user.role == "admin", "at": now()}
+        at = now()
+        params = {"project": project, "user": user.id, "admin": user.role == "admin", "at": at}
         row = await self._run(sql, params)
         if row is None:
             raise no_project(project)
-        name, member, open_id = row[:3]
-        if not member and user.role != "admin":
+        if not row.member and user.role != "admin":
             raise not_member(user, project)
-        if open_id is not None:
-            return open_task(open_id, name, tuple(row[3:9]))
-        if row[9] is None:
+        if row.open_id is not None:
+            task = open_task(row.open_id, row.name, tuple(row[3:9]))
+            assigned_at = row.assigned_at
+        elif row.assigned_id is not None:
+            task = open_task(row.assigned_id, row.name, tuple(row[10:16]))
+            assigned_at = at
+        else:
             return None
-        return open_task(row[9], name, tuple(row[10:16]))
+        self._handed_out.remember(task, user, row.project_id, row.task_type, row.labels, assigned_at)
+        return task
 
     async def submit(
         self,
@@ -200,12 +214,72 @@ class PostgresLoop:
         duration_ms: int | None = None,
         suggestion_used: bool | None = None,
     ) -> AnnotationInfo:
-        """As :func:`~datawheel.pipeline._labelling_tasks.submit`: one read, then one write."""
-        task = await self._run(_TASK, {"assignment_id": assignment_id})
-        if task is None or task.user_id != user.id:
-            raise not_yours(assignment_id)
+        """As :func:`~datawheel.pipeline._labelling_tasks.submit`, in one statement.
+
+        The answer is checked against the task as this process handed it out (what a task
+        needs for that never changes); a task handed out elsewhere (another process of
+        ``datawheel serve --workers N``, an undo) is read first.
+        """
+        task = self._handed_out.get(assignment_id, user)
+        if task is None:
+            task = await self._run(_TASK, {"assignment_id": assignment_id})
+            if task is None or task.user_id != user.id:
+                raise not_yours(assignment_id)
         values = annotation_values(task, assignment_id, user, value, duration_ms, suggestion_used)
         stored = await self._run(_ANSWER, {**values, "value": Json(values["value"])})
+        self._handed_out.forget(assignment_id)
         if stored is None:
-            raise already_closed(assignment_id, task.status)
-        return annotation_info(stored.id, user, values)
+            now_closed = await self._run(_TASK, {"assignment_id": assignment_id})
+            raise already_closed(assignment_id, "done" if now_closed is None else now_closed.status)
+        return annotation_info(stored.id, user, {**values, "guideline_version": stored.guideline_version})
+
+
+@dataclass(frozen=True, slots=True)
+class _Handed:
+    """What checking an answer to a task needs, as :func:`annotation_values` reads it."""
+
+    user_id: int
+    project_id: int
+    item_id: int
+    assigned_at: datetime
+    task_type: str
+    labels: list[dict[str, Any]]
+    payload: dict[str, Any]  # only the text, for span bounds
+    suggestion: Any
+    round: str
+    guideline_version: None = None  # read by the statement that stores the answer
+
+
+class HandedOut:
+    """The open tasks this process handed out lately, so that submit need not read them again."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._tasks: OrderedDict[int, _Handed] = OrderedDict()
+
+    def remember(
+        self,
+        task: TaskInfo,
+        user: UserInfo,
+        project_id: int,
+        task_type: str,
+        labels: list[dict[str, Any]],
+        assigned_at: datetime,
+    ) -> None:
+        """Keep what an answer to ``task`` is checked against (the oldest go past ``size``)."""
+        text = {"text": task.payload.get("text", "")} if task_type == "spans" else {}
+        self._tasks[task.assignment] = _Handed(
+            user.id, project_id, task.item, assigned_at, task_type, labels, text, task.suggestion, task.round
+        )
+        self._tasks.move_to_end(task.assignment)
+        while len(self._tasks) > self.size:
+            self._tasks.popitem(last=False)
+
+    def get(self, assignment_id: int, user: UserInfo) -> _Handed | None:
+        """The task if this process handed it out to ``user``."""
+        found = self._tasks.get(assignment_id)
+        return found if found is not None and found.user_id == user.id else None
+
+    def forget(self, assignment_id: int) -> None:
+        """Drop a task that was answered (or was no longer open)."""
+        self._tasks.pop(assignment_id, None)

@@ -15,6 +15,7 @@ from datawheel.workspace import Workspace
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 ROOT_ENV = "DATAWHEEL_SERVE_ROOT"
+MAX_DEFAULT_WORKERS = 4
 
 
 def serve(
@@ -23,13 +24,14 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     log_level: str = "info",
-    workers: int = 1,
+    workers: int | None = None,
 ) -> None:
     """Serve the labelling pages and API on ``host:port`` until interrupted.
 
-    With ``workers`` above 1, uvicorn runs that many processes, each opening the workspace
-    (best on PostgreSQL; on SQLite they take turns writing).
+    With ``workers`` above 1, uvicorn runs that many processes, each opening the workspace.
+    By default (None) see :func:`default_workers`.
     """
+    workers = default_workers(workspace) if workers is None else workers
     if workers <= 1:
         uvicorn.run(_long_lived(create_app(workspace)), host=host, port=port, log_level=log_level)
         return
@@ -42,6 +44,21 @@ def serve(
         log_level=log_level,
         workers=workers,
     )
+
+
+def default_workers(workspace: Workspace) -> int:
+    """Server processes when none are asked for: 1 on SQLite, on PostgreSQL one a core (at most 4).
+
+    One process uses one core; the annotating loop on PostgreSQL needs so little of the
+    database's time that a second process nearly doubles the requests served (``benchmarks/
+    serve.py``: 1,067 against 741–887 requests a second and endpoint on 2 cores, with 50
+    annotators at full speed). SQLite writes one transaction at a time, and processes that take
+    turns on its file served fewer requests than one on 2 cores. Each process holds
+    ``PostgresLoop``'s connections and the engine's own, hence the cap.
+    """
+    if workspace.engine.dialect.name == "sqlite":
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
 
 
 def app_from_environment() -> FastAPI:
