@@ -25,7 +25,15 @@ from datawheel.pipeline import _labelling_pg
 from datawheel.pipeline._labelling import set_guidelines
 from datawheel.pipeline._labelling_pg import APPLICATION_NAME, PostgresLoop
 from datawheel.pipeline._labelling_tasks import AnnotationInfo, TaskInfo, next_task, skip, submit
-from datawheel.pipeline._labelling_users import UserInfo, find_user, open_session, sessions_of
+from datawheel.pipeline._labelling_users import (
+    SignedIn,
+    UserInfo,
+    close_session,
+    find_user,
+    open_session,
+    session_user,
+    sessions_of,
+)
 from datawheel.server import CSRF_HEADER, SESSION_COOKIE, create_app
 from datawheel.workspace import Workspace
 
@@ -255,3 +263,25 @@ def test_a_task_handed_out_elsewhere_is_read_before_its_answer(pg_labelled: Work
     finally:
         one.close()
         other.close()
+
+
+def test_sessions_are_read_on_the_event_loop_as_on_threads(pg_labelled: Workspace) -> None:
+    ann = find_user(pg_labelled, "ann")
+    token, signed = open_session(pg_labelled, ann)
+    later, _ = open_session(pg_labelled, ann)
+    on_loop = OnLoop(pg_labelled)
+    try:
+
+        def read(token: str) -> SignedIn | None:
+            return on_loop.events.run_until_complete(on_loop.loop.session_user(token))
+
+        assert read(token) == signed == session_user(pg_labelled, token)
+        assert read("not-a-token") is None
+        close_session(pg_labelled, token)
+        assert read(token) is None
+        with pg_labelled.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE label_sessions SET expires_at = expires_at - interval '30 days'"))
+        assert read(later) is None  # expired
+        assert session_user(pg_labelled, later) is None
+    finally:
+        on_loop.close()

@@ -1,8 +1,9 @@
-"""The annotating loop on PostgreSQL, on the event loop: next task and submit without a thread.
+"""The annotating loop on PostgreSQL, on the event loop: next task, submit and sign-in checks.
 
-The labelling service's two hottest requests, next task and submit, are the same work as
-:func:`~datawheel.pipeline._labelling_tasks.next_task` and
-:func:`~datawheel.pipeline._labelling_tasks.submit`, done here with fewer costs:
+The labelling service's hottest requests, next task and submit, and the session check before
+them are the same work as :func:`~datawheel.pipeline._labelling_tasks.next_task`,
+:func:`~datawheel.pipeline._labelling_tasks.submit` and
+:func:`~datawheel.pipeline._labelling_users.session_user`, done here with fewer costs:
 
 - psycopg's asynchronous connections, so the request never leaves the event loop (a hand-off
   to a thread, then the two threads taking turns on the GIL, cost more than the query);
@@ -43,6 +44,8 @@ from datawheel.lineage._labelling_models import (
     LabelItem,
     LabelMember,
     LabelProject,
+    LabelSession,
+    LabelUser,
 )
 from datawheel.pipeline._labelling import no_project
 from datawheel.pipeline._labelling_tasks import (
@@ -55,15 +58,23 @@ from datawheel.pipeline._labelling_tasks import (
     not_yours,
     open_task,
 )
-from datawheel.pipeline._labelling_users import UserInfo
+from datawheel.pipeline._labelling_users import SignedIn, UserInfo, live_session, token_digest
 
 CONNECTIONS = 8
 APPLICATION_NAME = "datawheel-annotating"
 _PING_AFTER_IDLE_S = 10.0
 
-_PROJECTS, _MEMBERS, _ITEMS, _ASSIGNMENTS, _ANNOTATIONS = (
+_PROJECTS, _MEMBERS, _ITEMS, _ASSIGNMENTS, _ANNOTATIONS, _SESSIONS, _USERS = (
     cast(Table, model.__table__).name
-    for model in (LabelProject, LabelMember, LabelItem, LabelAssignment, LabelAnnotation)
+    for model in (
+        LabelProject,
+        LabelMember,
+        LabelItem,
+        LabelAssignment,
+        LabelAnnotation,
+        LabelSession,
+        LabelUser,
+    )
 )
 _ITEM = "id, row_id, payload, suggestion, confidence, round"
 
@@ -139,6 +150,12 @@ FROM closed
 RETURNING id, guideline_version
 """
 
+_SESSION = f"""
+SELECT s.csrf_token, s.expires_at, u.id, u.name, u.role, u.created_at
+FROM {_SESSIONS} s JOIN {_USERS} u ON u.id = s.user_id
+WHERE s.token_hash = %(token_hash)s AND u.active
+"""
+
 
 class PostgresLoop:
     """Next task and submit for a PostgreSQL workspace, as coroutines on the running event loop.
@@ -183,6 +200,10 @@ class PostgresLoop:
             row = await cursor.fetchone()
             self._last_used[conn] = time.monotonic()
             return row
+
+    async def session_user(self, token: str) -> SignedIn | None:
+        """As :func:`~datawheel.pipeline._labelling_users.session_user`."""
+        return live_session(await self._run(_SESSION, {"token_hash": token_digest(token)}))
 
     async def next_task(self, project: str | int, user: UserInfo) -> TaskInfo | None:
         """As :func:`~datawheel.pipeline._labelling_tasks.next_task`, in one statement."""

@@ -175,7 +175,8 @@ def _dummy_hash() -> str:
     return _HASHER.hash("not a password of anyone")
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What the database keeps of a session's cookie token: its SHA-256, in hex."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -188,7 +189,7 @@ def open_session(workspace: Workspace, user: UserInfo, *, hours: int = SESSION_H
         session.execute(delete(LabelSession).where(LabelSession.expires_at < started))
         session.add(
             LabelSession(
-                token_hash=_digest(token),
+                token_hash=token_digest(token),
                 user_id=user.id,
                 csrf_token=csrf,
                 created_at=started,
@@ -210,7 +211,12 @@ _LIVE_SESSION = (
 def session_user(workspace: Workspace, token: str) -> SignedIn | None:
     """The live session whose cookie token is ``token``, or None (one query, asked on every request)."""
     with connection(workspace.engine, write=False) as conn:
-        found = conn.execute(_LIVE_SESSION, {"token_hash": _digest(token)}).first()
+        found = conn.execute(_LIVE_SESSION, {"token_hash": token_digest(token)}).first()
+    return live_session(found)
+
+
+def live_session(found: Any) -> SignedIn | None:
+    """The session read as (csrf_token, expires_at, id, name, role, created_at), if not expired."""
     if found is None or found.expires_at <= now():
         return None
     user = UserInfo(found.id, found.name, found.role, found.created_at)
@@ -220,4 +226,4 @@ def session_user(workspace: Workspace, token: str) -> SignedIn | None:
 def close_session(workspace: Workspace, token: str) -> None:
     """End the session whose cookie token is ``token``."""
     with transaction(sessions_of(workspace), write=True) as session:
-        session.execute(delete(LabelSession).where(LabelSession.token_hash == _digest(token)))
+        session.execute(delete(LabelSession).where(LabelSession.token_hash == token_digest(token)))

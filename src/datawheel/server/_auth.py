@@ -125,7 +125,12 @@ async def optional_session(request: Request) -> SignedIn | None:
     cache: SessionCache = request.app.state.session_cache
     signed = cache.get(token)
     if signed is None:
-        signed = await in_database(request, session_user, workspace_of(request), token)
+        postgres = request.app.state.postgres_loop
+        signed = await (
+            postgres.session_user(token)
+            if postgres is not None
+            else in_database(request, session_user, workspace_of(request), token)
+        )
         if signed is not None:
             cache.put(token, signed)
     return signed

@@ -49,12 +49,12 @@ def serve(
 def default_workers(workspace: Workspace) -> int:
     """Server processes when none are asked for: 1 on SQLite, on PostgreSQL one a core (at most 4).
 
-    One process uses one core; the annotating loop on PostgreSQL needs so little of the
-    database's time that a second process nearly doubles the requests served (``benchmarks/
-    serve.py``: 1,067 against 741–887 requests a second and endpoint on 2 cores, with 50
-    annotators at full speed). SQLite writes one transaction at a time, and processes that take
-    turns on its file served fewer requests than one on 2 cores. Each process holds
-    ``PostgresLoop``'s connections and the engine's own, hence the cap.
+    One process uses at most one core. On PostgreSQL a second process served more requests
+    than one on 2 cores shared with the database and the clients (``benchmarks/serve.py``, 50
+    annotators at full speed: 904 to 1,067 requests a second and endpoint, against 742 to 887).
+    SQLite writes one transaction at a time: processes that take turns on its file served no
+    more than one did, with a longer tail. Each process holds ``PostgresLoop``'s connections
+    and the engine's own, hence the cap.
     """
     if workspace.engine.dialect.name == "sqlite":
         return 1
