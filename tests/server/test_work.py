@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -11,7 +10,6 @@ import pytest
 from tests.server.conftest import LiveServer
 
 from datawheel.pipeline._labelling import WriterBusy, _writer_turn, no_wait
-from datawheel.server._serve import default_workers
 from datawheel.workspace import Workspace
 
 
@@ -69,10 +67,3 @@ def test_next_task_waits_off_the_loop_while_another_writer_holds_the_database(
         ann.close()
     assert answers[0].status_code == 200
     assert answers[0].json()["task"] is not None
-
-
-def test_default_workers_follow_the_database(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    postgres = workspace.engine.dialect.name == "postgresql"
-    for cores, expected in ((1, 1), (2, 2), (16, 4)):
-        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
-        assert default_workers(workspace) == (expected if postgres else 1)

@@ -34,13 +34,8 @@ def serve_command(
         str, typer.Option(help="uvicorn's log level: info logs every request, warning only problems.")
     ] = "info",
     workers: Annotated[
-        int | None,
-        typer.Option(
-            help="Server processes (default: 1 on SQLite, whose writers take turns; one a core, "
-            "at most 4, on PostgreSQL).",
-            show_default=False,
-        ),
-    ] = None,
+        int, typer.Option(help="Server processes (more than 1: more requests served on PostgreSQL).")
+    ] = 1,
 ) -> None:
     """Serve the labelling pages and REST API on the workspace (first start: an admin account)."""
     with workspace() as ws:

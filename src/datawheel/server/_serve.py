@@ -15,7 +15,6 @@ from datawheel.workspace import Workspace
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 ROOT_ENV = "DATAWHEEL_SERVE_ROOT"
-MAX_DEFAULT_WORKERS = 4
 
 
 def serve(
@@ -24,14 +23,13 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     log_level: str = "info",
-    workers: int | None = None,
+    workers: int = 1,
 ) -> None:
     """Serve the labelling pages and API on ``host:port`` until interrupted.
 
-    With ``workers`` above 1, uvicorn runs that many processes, each opening the workspace.
-    By default (None) see :func:`default_workers`.
+    With ``workers`` above 1, uvicorn runs that many processes, each opening the workspace
+    (best on PostgreSQL; on SQLite they take turns writing).
     """
-    workers = default_workers(workspace) if workers is None else workers
     if workers <= 1:
         uvicorn.run(_long_lived(create_app(workspace)), host=host, port=port, log_level=log_level)
         return
@@ -44,21 +42,6 @@ def serve(
         log_level=log_level,
         workers=workers,
     )
-
-
-def default_workers(workspace: Workspace) -> int:
-    """Server processes when none are asked for: 1 on SQLite, on PostgreSQL one a core (at most 4).
-
-    One process uses at most one core. On PostgreSQL a second process served more requests
-    than one on 2 cores shared with the database and the clients (``benchmarks/serve.py``, 50
-    annotators at full speed: 904 to 1,067 requests a second and endpoint, against 742 to 887).
-    SQLite writes one transaction at a time: processes that take turns on its file served no
-    more than one did, with a longer tail. Each process holds ``PostgresLoop``'s connections
-    and the engine's own, hence the cap.
-    """
-    if workspace.engine.dialect.name == "sqlite":
-        return 1
-    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
 
 
 def app_from_environment() -> FastAPI:
