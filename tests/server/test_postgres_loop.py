@@ -233,8 +233,8 @@ def test_a_connection_the_server_ended_is_replaced(
 
 
 async def _backends(loop: PostgresLoop) -> list[int]:
-    async with loop.pool.connection() as one, loop.pool.connection() as other:
-        return [one.info.backend_pid, other.info.backend_pid]
+    async with loop.connection() as one, loop.connection() as other:
+        return [one.get_server_pid(), other.get_server_pid()]
 
 
 def test_a_task_handed_out_elsewhere_is_read_before_its_answer(pg_labelled: Workspace) -> None:

@@ -7,9 +7,12 @@ import time
 
 import httpx
 import pytest
+from sqlalchemy import create_engine
 from tests.server.conftest import LiveServer
 
+from datawheel.errors import WorkspaceError
 from datawheel.pipeline._labelling import WriterBusy, _writer_turn, no_wait
+from datawheel.pipeline._labelling_pg import APPLICATION_NAME, connect_options
 from datawheel.workspace import Workspace
 
 
@@ -67,3 +70,29 @@ def test_next_task_waits_off_the_loop_while_another_writer_holds_the_database(
         ann.close()
     assert answers[0].status_code == 200
     assert answers[0].json()["task"] is not None
+
+
+def test_the_postgres_loop_connects_as_the_engine_does() -> None:
+    engine = create_engine(
+        "postgresql+psycopg://ann:secret@db.example:5433/labels"
+        "?options=-csearch_path%3Dteam&sslmode=require&connect_timeout=7"
+    )
+    assert connect_options(engine) == {
+        "host": "db.example",
+        "port": 5433,
+        "database": "labels",
+        "user": "ann",
+        "password": "secret",
+        "ssl": "require",
+        "timeout": 7.0,
+        "server_settings": {"application_name": APPLICATION_NAME, "search_path": "team"},
+    }
+    socket = create_engine("postgresql+psycopg:///labels?host=/var/run/postgresql&application_name=mine")
+    assert connect_options(socket) == {
+        "host": "/var/run/postgresql",
+        "database": "labels",
+        "server_settings": {"application_name": "mine"},
+    }
+    odd = create_engine("postgresql+psycopg://db.example/labels?target_session_attrs=read-write")
+    with pytest.raises(WorkspaceError, match="target_session_attrs"):
+        connect_options(odd)
