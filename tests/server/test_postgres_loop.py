@@ -8,6 +8,7 @@ on the event loop (``PostgresLoop``); every other caller uses the functions of
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -283,5 +284,39 @@ def test_sessions_are_read_on_the_event_loop_as_on_threads(pg_labelled: Workspac
             conn.execute(sa.text("UPDATE label_sessions SET expires_at = expires_at - interval '30 days'"))
         assert read(later) is None  # expired
         assert session_user(pg_labelled, later) is None
+    finally:
+        on_loop.close()
+
+
+def test_the_tables_written_are_vacuumed_now_and_then(
+    pg_labelled: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_labelling_pg, "VACUUM_EVERY_S", 0.05)
+    monkeypatch.setattr(_labelling_pg, "VACUUM_AFTER_WRITES", 2)
+    ann = find_user(pg_labelled, "ann")
+    on_loop = OnLoop(pg_labelled)
+
+    def vacuumed() -> set[str]:
+        with pg_labelled.engine.connect() as conn:
+            found = conn.execute(
+                sa.text(
+                    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                    "AND vacuum_count > 0"
+                )
+            ).scalars()
+            return set(found)
+
+    try:
+        assert vacuumed() == set()
+        for _ in range(2):
+            task = on_loop.next("sms-triage", ann)
+            assert task is not None
+            on_loop.submit(task.assignment, ann, "spam")
+        assert on_loop.loop.writes == 4
+        deadline = time.monotonic() + 10
+        while vacuumed() != {"label_items", "label_assignments"} and time.monotonic() < deadline:
+            on_loop.events.run_until_complete(asyncio.sleep(0.1))  # the loop runs the vacuum task
+        assert vacuumed() == {"label_items", "label_assignments"}
+        assert on_loop.loop.writes == 0
     finally:
         on_loop.close()

@@ -25,7 +25,9 @@ as for the service's other connections.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import shlex
 import time
 from collections import OrderedDict
@@ -64,8 +66,11 @@ from datawheel.pipeline._labelling_tasks import (
 from datawheel.pipeline._labelling_users import SignedIn, UserInfo, live_session, token_digest
 
 CONNECTIONS = 8
+VACUUM_EVERY_S = 5.0
+VACUUM_AFTER_WRITES = 1_000
 APPLICATION_NAME = "datawheel-annotating"
 _PING_AFTER_IDLE_S = 10.0
+_log = logging.getLogger(__name__)
 
 _PROJECTS, _MEMBERS, _ITEMS, _ASSIGNMENTS, _ANNOTATIONS, _SESSIONS, _USERS = (
     cast(Table, model.__table__).name
@@ -128,6 +133,7 @@ FROM head LEFT JOIN taken ON true LEFT JOIN assigned ON true
 _NEXT_BY_NAME = _NEXT.format(key="name", kind="text")
 _NEXT_BY_ID = _NEXT.format(key="id", kind="int")
 
+
 _TASK = f"""
 SELECT a.user_id, a.status, a.assigned_at, a.item_id, a.project_id, i.payload, i.suggestion,
        i.round, p.task_type, p.labels, p.guideline_version
@@ -172,18 +178,54 @@ class PostgresLoop:
         self._pool: asyncpg.Pool | None = None
         self._last_used: dict[int, float] = {}  # by the server process of the connection
         self._handed_out = HandedOut()
+        self._vacuum: asyncio.Task[None] | None = None
+        self.writes = 0  # tasks taken and answers stored since the last vacuum
 
     async def open(self) -> None:
-        """Open the pool's connections."""
+        """Open the pool's connections, and start vacuuming the tables the loop writes."""
         self._pool = await asyncpg.create_pool(
-            min_size=self.connections, max_size=self.connections, init=_json_as_python, **self.options
+            min_size=self.connections,
+            max_size=self.connections,
+            init=_json_as_python,
+            reset=_leave_as_is,
+            **self.options,
         )
+        self._vacuum = asyncio.create_task(self._vacuum_now_and_then(), name="datawheel-vacuum")
 
     async def close(self) -> None:
-        """Close every connection."""
+        """Stop vacuuming and close every connection."""
+        if self._vacuum is not None:
+            self._vacuum.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._vacuum
+            self._vacuum = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+    async def _vacuum_now_and_then(self) -> None:
+        """Every few seconds, if enough was written: ``VACUUM`` the items and assignments.
+
+        Each task taken and each answer leaves a dead row version and its index entries
+        behind, and lookups step over them (an annotator's open task is found in an index that
+        keeps every task they ever had until a vacuum). PostgreSQL's autovacuum comes by at
+        most once a minute and, on a large table, only after a fifth of it is dead: 50
+        annotators at full speed made next task and submit take twice the database's CPU
+        after 40,000 tasks. A plain vacuum blocks neither readers nor writers.
+        """
+        while True:
+            await asyncio.sleep(VACUUM_EVERY_S)
+            if self.writes < VACUUM_AFTER_WRITES:
+                continue
+            self.writes = 0
+            try:
+                conn = await asyncpg.connect(**self.options)
+                try:
+                    await conn.execute(f"VACUUM (SKIP_LOCKED) {_ITEMS}, {_ASSIGNMENTS}")
+                finally:
+                    await conn.close()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                _log.warning("could not vacuum the labelling tables: %s", exc)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
@@ -222,11 +264,12 @@ class PostgresLoop:
     async def next_task(self, project: str | int, user: UserInfo) -> TaskInfo | None:
         """As :func:`~datawheel.pipeline._labelling_tasks.next_task`, in one statement."""
         sql = _NEXT_BY_ID if isinstance(project, int) else _NEXT_BY_NAME
+        admin = user.role == "admin"
         at = now()
-        row = await self._fetch(sql, project, user.id, user.role == "admin", at)
+        row = await self._fetch(sql, project, user.id, admin, at)
         if row is None:
             raise no_project(project)
-        if not row["member"] and user.role != "admin":
+        if not row["member"] and not admin:
             raise not_member(user, project)
         if row["open_id"] is not None:
             task = open_task(row["open_id"], row["name"], tuple(row[3:9]))
@@ -234,6 +277,7 @@ class PostgresLoop:
         elif row["assigned_id"] is not None:
             task = open_task(row["assigned_id"], row["name"], tuple(row[10:16]))
             assigned_at = at
+            self.writes += 1
         else:
             return None
         self._handed_out.remember(task, user, row["project_id"], row["task_type"], row["labels"], assigned_at)
@@ -275,10 +319,18 @@ class PostgresLoop:
             v["duration_ms"],
         )
         self._handed_out.forget(assignment_id)
+        self.writes += 1
         if stored is None:
             now_closed = await self._fetch(_TASK, assignment_id)
             raise already_closed(assignment_id, "done" if now_closed is None else now_closed["status"])
         return annotation_info(stored["id"], user, {**v, "guideline_version": stored["guideline_version"]})
+
+
+async def _leave_as_is(_conn: asyncpg.Connection) -> None:
+    # By default the pool resets a returned connection (RESET ALL, UNLISTEN, CLOSE ALL, advisory
+    # unlocks): a round trip after every statement. These statements change nothing of the
+    # session that would need it.
+    return None
 
 
 async def _json_as_python(conn: asyncpg.Connection) -> None:
