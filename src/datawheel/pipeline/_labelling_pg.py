@@ -179,6 +179,7 @@ class PostgresLoop:
         self._last_used: dict[int, float] = {}  # by the server process of the connection
         self._handed_out = HandedOut()
         self._vacuum: asyncio.Task[None] | None = None
+        self._turns = asyncio.Semaphore(connections)
         self.writes = 0  # tasks taken and answers stored since the last vacuum
 
     async def open(self) -> None:
@@ -190,6 +191,11 @@ class PostgresLoop:
             reset=_leave_as_is,
             **self.options,
         )
+        # asyncpg's pool hands a released connection to whoever asks next, even past callers
+        # already waiting, who then queue again at the back: at full load some requests waited
+        # several times as long as the rest. A semaphore, in Python first come first served,
+        # lets through no more callers than there are connections, so none waits in the pool.
+        self._turns = asyncio.Semaphore(self.connections)
         self._vacuum = asyncio.create_task(self._vacuum_now_and_then(), name="datawheel-vacuum")
 
     async def close(self) -> None:
@@ -237,20 +243,21 @@ class PostgresLoop:
         """
         if self._pool is None:
             raise RuntimeError("the PostgreSQL loop is not open: await open() first")
-        conn = await self._pool.acquire()
-        try:
-            if time.monotonic() - self._last_used.get(conn.get_server_pid(), 0.0) >= _PING_AFTER_IDLE_S:
-                try:
-                    await conn.execute("SELECT 1")
-                except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
-                    with suppress(asyncpg.InterfaceError):  # asyncpg may have let it go already
-                        conn.terminate()
-                    await self._pool.release(conn)  # nothing if it was let go
-                    conn = await self._pool.acquire()
-            yield conn
-            self._last_used[conn.get_server_pid()] = time.monotonic()
-        finally:
-            await self._pool.release(conn)
+        async with self._turns:  # first come, first served (see open)
+            conn = await self._pool.acquire()
+            try:
+                if time.monotonic() - self._last_used.get(conn.get_server_pid(), 0.0) >= _PING_AFTER_IDLE_S:
+                    try:
+                        await conn.execute("SELECT 1")
+                    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+                        with suppress(asyncpg.InterfaceError):  # asyncpg may have let it go already
+                            conn.terminate()
+                        await self._pool.release(conn)  # nothing if it was let go
+                        conn = await self._pool.acquire()
+                yield conn
+                self._last_used[conn.get_server_pid()] = time.monotonic()
+            finally:
+                await self._pool.release(conn)
 
     async def _fetch(self, sql: str, *args: Any) -> Any:
         async with self.connection() as conn:
