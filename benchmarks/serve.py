@@ -13,11 +13,12 @@ loop on ``GET /api/projects/P/next`` then ``POST /api/tasks/T/submit`` for a fix
   latency annotators see while the server is not saturated.
 
 Printed: requests per second and p50/p99 latency of each endpoint, on SQLite and on
-PostgreSQL, the server's CPU a request, and whether next-task met the goal p99 < 50 ms. There
-is no peer run side by side: Label Studio's free edition has no assignment or overlap to compare.
+PostgreSQL, the CPU a request of the server and of PostgreSQL, and whether next-task met the
+goal p99 < 50 ms. There is no peer run side by side: Label Studio's free edition has no
+assignment or overlap to compare.
 
     python benchmarks/serve.py [--tasks 100000] [--clients 50] [--seconds 20] [--workers 1 2]
-                               [--pace 0.1 0.25]
+                               [--pace 0.1 0.25] [--databases sqlite postgresql]
 """
 
 from __future__ import annotations

@@ -11,8 +11,10 @@ So on SQLite the work runs in place, on the event loop, whenever no other writer
 database (a SQLite query here takes well under a millisecond, and readers never wait in WAL
 mode); when another writer does (an export on anyio's pool, another ``--workers`` process),
 the work goes to a thread that may wait its turn, and the loop serves others meanwhile. On
-PostgreSQL every call goes to four threads: each commit waits for the server's disk, and
-those waits overlap there. Pages and the rarer API calls stay on anyio's pool.
+PostgreSQL, next task, submit and the session check run on the event loop through
+:class:`~datawheel.pipeline._labelling_pg.PostgresLoop`; skip and undo go to four threads,
+whose commits wait for the server's disk together. Pages and the rarer API calls stay on
+anyio's pool.
 """
 
 from __future__ import annotations
