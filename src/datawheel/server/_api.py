@@ -66,7 +66,7 @@ from datawheel.server._auth import (
     signed_in,
     workspace_of,
 )
-from datawheel.server._work import in_database
+from datawheel.server._work import annotating, in_database
 
 router = APIRouter(prefix="/api")
 Annotator = Annotated[UserInfo, Depends(require("annotator"))]
@@ -186,33 +186,22 @@ async def health(request: Request) -> dict[str, Any]:
 @router.get("/projects/{project}/next")
 async def next_one(project: str, request: Request, user: Annotator) -> dict[str, Any]:
     """The account's next task in the project (``task`` is null when the round has no more)."""
-    postgres = request.app.state.postgres_loop
-    task = await (  # refuses a non-member
-        postgres.next_task(project, user)
-        if postgres is not None
-        else in_database(request, next_task, workspace_of(request), project, user)
-    )
+    task = await annotating(request, "next_task", next_task, project, user)  # refuses a non-member
     return {"task": None if task is None else task.to_dict()}
 
 
 @router.post("/tasks/{assignment}/submit", status_code=201)
 async def submit_task(assignment: int, body: Answer, request: Request, user: Annotator) -> dict[str, Any]:
     """Answer one of the account's open tasks."""
-    took, used = body.duration_ms, body.suggestion_used
-    postgres = request.app.state.postgres_loop
-    done = await (
-        postgres.submit(assignment, user, body.value, duration_ms=took, suggestion_used=used)
-        if postgres is not None
-        else in_database(
-            request,
-            submit,
-            workspace_of(request),
-            assignment,
-            user,
-            body.value,
-            duration_ms=took,
-            suggestion_used=used,
-        )
+    done = await annotating(
+        request,
+        "submit",
+        submit,
+        assignment,
+        user,
+        body.value,
+        duration_ms=body.duration_ms,
+        suggestion_used=body.suggestion_used,
     )
     return done.to_dict()
 

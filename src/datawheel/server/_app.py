@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from datawheel._version import __version__
 from datawheel.errors import DatawheelError, LabellingError, RefError
 from datawheel.lineage._db import background_checkpoints
+from datawheel.pipeline._labelling_sqlite import SqliteLoop
 from datawheel.server._api import refused
 from datawheel.server._api import router as api_router
 from datawheel.server._auth import LoginLimiter, Refused, SessionCache
@@ -62,12 +63,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.postgres_loop.open()
     try:
         with background_checkpoints(engine):
+            if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+                app.state.sqlite_loop = SqliteLoop(engine, checkpoints=False)
             yield
     finally:
         app.state.database_threads.shutdown(wait=True)
         if app.state.postgres_loop is not None:
             await app.state.postgres_loop.close()
             app.state.postgres_loop = None
+        if app.state.sqlite_loop is not None:
+            app.state.sqlite_loop.close()
+            app.state.sqlite_loop = None
 
 
 def create_app(workspace: Workspace, *, threads: int = THREADS) -> FastAPI:
@@ -92,7 +98,8 @@ def create_app(workspace: Workspace, *, threads: int = THREADS) -> FastAPI:
     app.state.threads = threads
     app.state.workspace = workspace
     app.state.database_threads = database_threads(workspace.engine)
-    app.state.postgres_loop = None  # next task and submit on PostgreSQL, opened by the lifespan
+    app.state.postgres_loop = None  # the annotating loop's own paths, opened by the lifespan
+    app.state.sqlite_loop = None
     app.state.templates = templates()
     app.state.login_limiter = LoginLimiter()
     app.state.session_cache = SessionCache()

@@ -13,7 +13,7 @@ from fastapi import Request
 from datawheel.lineage import now
 from datawheel.pipeline._labelling import project_access
 from datawheel.pipeline._labelling_users import Role, SignedIn, UserInfo, close_session, session_user
-from datawheel.server._work import in_database
+from datawheel.server._work import annotating
 from datawheel.workspace import Workspace
 
 SESSION_COOKIE = "datawheel_session"
@@ -125,12 +125,7 @@ async def optional_session(request: Request) -> SignedIn | None:
     cache: SessionCache = request.app.state.session_cache
     signed = cache.get(token)
     if signed is None:
-        postgres = request.app.state.postgres_loop
-        signed = await (
-            postgres.session_user(token)
-            if postgres is not None
-            else in_database(request, session_user, workspace_of(request), token)
-        )
+        signed = await annotating(request, "session_user", session_user, token)
         if signed is not None:
             cache.put(token, signed)
     return signed

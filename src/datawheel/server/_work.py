@@ -23,7 +23,7 @@ import asyncio
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from fastapi import Request
 from sqlalchemy import Engine
@@ -39,6 +39,25 @@ def database_threads(engine: Engine) -> ThreadPoolExecutor:
     """The executor for an app's database work: four threads, or one for SQLite (writers take turns)."""
     count = 1 if engine.dialect.name == "sqlite" else SERVER_THREADS
     return ThreadPoolExecutor(max_workers=count, thread_name_prefix="datawheel-db")
+
+
+async def annotating(request: Request, name: str, threaded: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """The annotating loop's call ``name`` (``next_task``, ``submit`` or ``session_user``).
+
+    On the database's own path where the service has one open (:class:`PostgresLoop`, on the
+    event loop; :class:`SqliteLoop`, in place unless another writer holds the database),
+    else ``threaded(workspace, *args, **kwargs)`` through :func:`in_database`.
+    """
+    state = request.app.state
+    if state.postgres_loop is not None:
+        return cast(T, await getattr(state.postgres_loop, name)(*args, **kwargs))
+    if state.sqlite_loop is not None:
+        try:
+            with no_wait():
+                return cast(T, getattr(state.sqlite_loop, name)(*args, **kwargs))
+        except WriterBusy:
+            pass  # another writer holds the database: wait for it on a thread
+    return await in_database(request, threaded, state.workspace, *args, **kwargs)
 
 
 async def in_database(request: Request, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

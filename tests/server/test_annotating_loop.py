@@ -1,8 +1,9 @@
-"""Next task and submit on PostgreSQL's event-loop path behave as the threaded path does.
+"""The annotating loop's own paths behave as the threaded functions do, on SQLite and PostgreSQL.
 
-The service runs the annotating loop's two hottest requests on PostgreSQL as single statements
-on the event loop (``PostgresLoop``); every other caller uses the functions of
-``pipeline._labelling_tasks``. Each test here runs against both, on a real PostgreSQL.
+The service runs next task, submit and the session check on paths of their own: on
+PostgreSQL single statements on the event loop (``PostgresLoop``), on SQLite one ``sqlite3``
+connection in place (``SqliteLoop``). Every other caller uses the functions of
+``pipeline._labelling_tasks``. The shared tests run against all four, on a real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,10 +23,12 @@ from sqlalchemy import select
 from tests.server.conftest import populate
 
 from datawheel.errors import LabellingError
-from datawheel.lineage._labelling_models import LabelAnnotation, LabelAssignment, LabelItem
+from datawheel.lineage import now
+from datawheel.lineage._labelling_models import LabelAnnotation, LabelAssignment, LabelItem, LabelSession
 from datawheel.pipeline import _labelling_pg
 from datawheel.pipeline._labelling import set_guidelines
 from datawheel.pipeline._labelling_pg import APPLICATION_NAME, PostgresLoop
+from datawheel.pipeline._labelling_sqlite import SqliteLoop
 from datawheel.pipeline._labelling_tasks import AnnotationInfo, TaskInfo, next_task, skip, submit
 from datawheel.pipeline._labelling_users import (
     SignedIn,
@@ -38,13 +42,13 @@ from datawheel.pipeline._labelling_users import (
 from datawheel.server import CSRF_HEADER, SESSION_COOKIE, create_app
 from datawheel.workspace import Workspace
 
-pytestmark = pytest.mark.postgres
-
 
 class Annotating(Protocol):
     def next(self, project: str | int, user: UserInfo) -> TaskInfo | None: ...
 
     def submit(self, assignment: int, user: UserInfo, value: Any, **options: Any) -> AnnotationInfo: ...
+
+    def session_user(self, token: str) -> SignedIn | None: ...
 
 
 class Threaded:
@@ -58,6 +62,28 @@ class Threaded:
 
     def submit(self, assignment: int, user: UserInfo, value: Any, **options: Any) -> AnnotationInfo:
         return submit(self.workspace, assignment, user, value, **options)
+
+    def session_user(self, token: str) -> SignedIn | None:
+        return session_user(self.workspace, token)
+
+
+class InPlace:
+    """``SqliteLoop``, called as the service calls it."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.loop = SqliteLoop(workspace.engine)
+
+    def next(self, project: str | int, user: UserInfo) -> TaskInfo | None:
+        return self.loop.next_task(project, user)
+
+    def submit(self, assignment: int, user: UserInfo, value: Any, **options: Any) -> AnnotationInfo:
+        return self.loop.submit(assignment, user, value, **options)
+
+    def session_user(self, token: str) -> SignedIn | None:
+        return self.loop.session_user(token)
+
+    def close(self) -> None:
+        self.loop.close()
 
 
 class OnLoop:
@@ -74,6 +100,9 @@ class OnLoop:
     def submit(self, assignment: int, user: UserInfo, value: Any, **options: Any) -> AnnotationInfo:
         return self.events.run_until_complete(self.loop.submit(assignment, user, value, **options))
 
+    def session_user(self, token: str) -> SignedIn | None:
+        return self.events.run_until_complete(self.loop.session_user(token))
+
     def close(self) -> None:
         self.events.run_until_complete(self.loop.close())
         self.events.close()
@@ -87,22 +116,30 @@ def pg_labelled(tmp_path: Path, postgres_url: str) -> Iterator[Workspace]:
         yield ws
 
 
-@pytest.fixture(params=["threads", "event loop"])
-def annotating(request: pytest.FixtureRequest, pg_labelled: Workspace) -> Iterator[Annotating]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_labelled(request: pytest.FixtureRequest) -> Workspace:
+    """The populated workspace on SQLite, then on PostgreSQL."""
+    found: Workspace = request.getfixturevalue("labelled" if request.param == "sqlite" else "pg_labelled")
+    return found
+
+
+@pytest.fixture(params=["threads", "own path"])
+def annotating(request: pytest.FixtureRequest, any_labelled: Workspace) -> Iterator[Annotating]:
+    """The threaded functions, then the database's own path of the service."""
     if request.param == "threads":
-        yield Threaded(pg_labelled)
+        yield Threaded(any_labelled)
         return
-    on_loop = OnLoop(pg_labelled)
-    yield on_loop
-    on_loop.close()
+    own = InPlace(any_labelled) if any_labelled.engine.dialect.name == "sqlite" else OnLoop(any_labelled)
+    yield own
+    own.close()
 
 
 def _refused(status: int) -> Any:
     return pytest.raises(LabellingError, check=lambda exc: exc.status == status)
 
 
-def test_a_task_stays_open_until_answered(annotating: Annotating, pg_labelled: Workspace) -> None:
-    ann = find_user(pg_labelled, "ann")
+def test_a_task_stays_open_until_answered(annotating: Annotating, any_labelled: Workspace) -> None:
+    ann = find_user(any_labelled, "ann")
     first = annotating.next("sms-triage", ann)
     assert first is not None
     assert first.status == "open"
@@ -122,9 +159,9 @@ def test_a_task_stays_open_until_answered(annotating: Annotating, pg_labelled: W
     assert following is not None
     assert following.item != first.item
     assert following.assignment != first.assignment
-    by_id = annotating.next(_project_id(pg_labelled), ann)
+    by_id = annotating.next(_project_id(any_labelled), ann)
     assert by_id == following  # a project named by its id
-    with sessions_of(pg_labelled)() as session:
+    with sessions_of(any_labelled)() as session:
         stored = session.scalars(select(LabelAnnotation)).one()
         assert (stored.value, stored.label, stored.round, stored.duration_ms) == (
             "spam",
@@ -143,8 +180,8 @@ def _project_id(workspace: Workspace) -> int:
         )
 
 
-def test_refusals(annotating: Annotating, pg_labelled: Workspace) -> None:
-    ann, bob, eve = (find_user(pg_labelled, name) for name in ("ann", "bob", "eve"))
+def test_refusals(annotating: Annotating, any_labelled: Workspace) -> None:
+    ann, bob, eve = (find_user(any_labelled, name) for name in ("ann", "bob", "eve"))
     with _refused(403):
         annotating.next("sms-triage", eve)  # not a member
     with _refused(404):
@@ -164,9 +201,9 @@ def test_refusals(annotating: Annotating, pg_labelled: Workspace) -> None:
 
 
 def test_overlap_is_kept_and_no_item_reaches_one_annotator_twice(
-    annotating: Annotating, pg_labelled: Workspace
+    annotating: Annotating, any_labelled: Workspace
 ) -> None:
-    people = [find_user(pg_labelled, name) for name in ("ann", "bob", "rev", "boss")]  # boss: an admin
+    people = [find_user(any_labelled, name) for name in ("ann", "bob", "rev", "boss")]  # boss: an admin
     answered: Counter[str] = Counter()
     working = list(people)
     while working:  # round robin, so that every account gets some of the items
@@ -179,7 +216,7 @@ def test_overlap_is_kept_and_no_item_reaches_one_annotator_twice(
             answered[user.name] += 1
     assert sum(answered.values()) == 40 * 2
     assert all(answered[user.name] > 0 for user in people)
-    with sessions_of(pg_labelled)() as session:
+    with sessions_of(any_labelled)() as session:
         pairs = session.execute(select(LabelAnnotation.item_id, LabelAnnotation.user_id)).all()
         items = session.scalars(select(LabelItem)).all()
     per_item = Counter(item for item, _ in pairs)
@@ -188,6 +225,7 @@ def test_overlap_is_kept_and_no_item_reaches_one_annotator_twice(
     assert all(item.full and item.assigned == 2 for item in items)
 
 
+@pytest.mark.postgres
 def test_the_service_runs_next_and_submit_on_the_event_loop(pg_labelled: Workspace) -> None:
     ann = find_user(pg_labelled, "ann")
     token, signed = open_session(pg_labelled, ann)
@@ -211,6 +249,7 @@ def test_the_service_runs_next_and_submit_on_the_event_loop(pg_labelled: Workspa
     assert client.app.state.postgres_loop is None  # type: ignore[attr-defined]
 
 
+@pytest.mark.postgres
 def test_a_connection_the_server_ended_is_replaced(
     pg_labelled: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -238,6 +277,7 @@ async def _backends(loop: PostgresLoop) -> list[int]:
         return [one.get_server_pid(), other.get_server_pid()]
 
 
+@pytest.mark.postgres
 def test_a_task_handed_out_elsewhere_is_read_before_its_answer(pg_labelled: Workspace) -> None:
     ann, bob = find_user(pg_labelled, "ann"), find_user(pg_labelled, "bob")
     one, other = OnLoop(pg_labelled), OnLoop(pg_labelled)  # as two processes of --workers 2
@@ -266,28 +306,41 @@ def test_a_task_handed_out_elsewhere_is_read_before_its_answer(pg_labelled: Work
         other.close()
 
 
-def test_sessions_are_read_on_the_event_loop_as_on_threads(pg_labelled: Workspace) -> None:
-    ann = find_user(pg_labelled, "ann")
-    token, signed = open_session(pg_labelled, ann)
-    later, _ = open_session(pg_labelled, ann)
-    on_loop = OnLoop(pg_labelled)
-    try:
-
-        def read(token: str) -> SignedIn | None:
-            return on_loop.events.run_until_complete(on_loop.loop.session_user(token))
-
-        assert read(token) == signed == session_user(pg_labelled, token)
-        assert read("not-a-token") is None
-        close_session(pg_labelled, token)
-        assert read(token) is None
-        with pg_labelled.engine.begin() as conn:
-            conn.execute(sa.text("UPDATE label_sessions SET expires_at = expires_at - interval '30 days'"))
-        assert read(later) is None  # expired
-        assert session_user(pg_labelled, later) is None
-    finally:
-        on_loop.close()
+def test_sessions_are_read_alike(annotating: Annotating, any_labelled: Workspace) -> None:
+    ann = find_user(any_labelled, "ann")
+    token, signed = open_session(any_labelled, ann)
+    later, _ = open_session(any_labelled, ann)
+    assert annotating.session_user(token) == signed == session_user(any_labelled, token)
+    assert annotating.session_user("not-a-token") is None
+    close_session(any_labelled, token)
+    assert annotating.session_user(token) is None
+    with sessions_of(any_labelled).begin() as session:
+        row = session.scalars(select(LabelSession)).one()
+        row.expires_at = now() - timedelta(seconds=1)
+    assert annotating.session_user(later) is None  # expired
 
 
+def test_the_sqlite_service_runs_next_and_submit_in_place(labelled: Workspace) -> None:
+    ann = find_user(labelled, "ann")
+    token, signed = open_session(labelled, ann)
+    with TestClient(create_app(labelled)) as client:  # with: the lifespan opens the connection
+        assert isinstance(client.app.state.sqlite_loop, SqliteLoop)  # type: ignore[attr-defined]
+        client.cookies.set(SESSION_COOKIE, token)
+        client.headers[CSRF_HEADER] = signed.csrf_token
+        task = client.get("/api/projects/sms-triage/next").json()["task"]
+        done = client.post(f"/api/tasks/{task['assignment']}/submit", json={"value": "spam"})
+        assert done.status_code == 201, done.text
+        assert done.json()["label"] == "spam"
+        assert (
+            client.post(f"/api/tasks/{task['assignment']}/submit", json={"value": "ham"}).status_code == 409
+        )
+        assert client.get("/api/projects/nope/next").status_code == 404
+    assert client.app.state.sqlite_loop is None  # type: ignore[attr-defined]
+    with sessions_of(labelled)() as session:
+        assert session.scalars(select(LabelAnnotation.label)).all() == ["spam"]
+
+
+@pytest.mark.postgres
 def test_the_tables_written_are_vacuumed_now_and_then(
     pg_labelled: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
