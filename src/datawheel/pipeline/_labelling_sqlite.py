@@ -4,9 +4,9 @@ The labelling service's hottest requests, next task and submit, and the session 
 them are the same work as :func:`~datawheel.pipeline._labelling_tasks.next_task`,
 :func:`~datawheel.pipeline._labelling_tasks.submit` and
 :func:`~datawheel.pipeline._labelling_users.session_user`, done here on one ``sqlite3``
-connection with the statements written out once: SQLAlchemy's connection checkout, execution
-context and result objects cost more than SQLite's own work on these small statements
-(two thirds of the service's time in them, measured with py-spy under ``benchmarks/serve.py``).
+connection with the statements written out once. Through SQLAlchemy Core these calls held 59%
+of the server's samples (py-spy under ``benchmarks/serve.py``), 15% in SQLite itself and the
+rest in connection checkout, execution contexts and result objects.
 Values are stored and read with SQLAlchemy's own SQLite type processors, so the rows are the
 ones the rest of datawheel writes and reads.
 
