@@ -134,6 +134,12 @@ def annotating(request: pytest.FixtureRequest, any_labelled: Workspace) -> Itera
     own.close()
 
 
+def _sign_in(client: TestClient, workspace: Workspace, name: str) -> None:
+    token, signed = open_session(workspace, find_user(workspace, name))
+    client.cookies.set(SESSION_COOKIE, token)
+    client.headers[CSRF_HEADER] = signed.csrf_token
+
+
 def _refused(status: int) -> Any:
     return pytest.raises(LabellingError, check=lambda exc: exc.status == status)
 
@@ -227,12 +233,9 @@ def test_overlap_is_kept_and_no_item_reaches_one_annotator_twice(
 
 @pytest.mark.postgres
 def test_the_service_runs_next_and_submit_on_the_event_loop(pg_labelled: Workspace) -> None:
-    ann = find_user(pg_labelled, "ann")
-    token, signed = open_session(pg_labelled, ann)
     with TestClient(create_app(pg_labelled)) as client:  # with: the lifespan opens the loop
         assert isinstance(client.app.state.postgres_loop, PostgresLoop)  # type: ignore[attr-defined]
-        client.cookies.set(SESSION_COOKIE, token)
-        client.headers[CSRF_HEADER] = signed.csrf_token
+        _sign_in(client, pg_labelled, "ann")
         with pg_labelled.engine.connect() as conn:
             names = conn.execute(
                 sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
@@ -321,12 +324,9 @@ def test_sessions_are_read_alike(annotating: Annotating, any_labelled: Workspace
 
 
 def test_the_sqlite_service_runs_next_and_submit_in_place(labelled: Workspace) -> None:
-    ann = find_user(labelled, "ann")
-    token, signed = open_session(labelled, ann)
     with TestClient(create_app(labelled)) as client:  # with: the lifespan opens the connection
         assert isinstance(client.app.state.sqlite_loop, SqliteLoop)  # type: ignore[attr-defined]
-        client.cookies.set(SESSION_COOKIE, token)
-        client.headers[CSRF_HEADER] = signed.csrf_token
+        _sign_in(client, labelled, "ann")
         task = client.get("/api/projects/sms-triage/next").json()["task"]
         done = client.post(f"/api/tasks/{task['assignment']}/submit", json={"value": "spam"})
         assert done.status_code == 201, done.text

@@ -36,23 +36,23 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine
 
 from datawheel.errors import WorkspaceError
 from datawheel.lineage import now
-from datawheel.lineage._labelling_models import (
-    LabelAnnotation,
-    LabelAssignment,
-    LabelItem,
-    LabelMember,
-    LabelProject,
-    LabelSession,
-    LabelUser,
-)
 from datawheel.pipeline._labelling import no_project
+from datawheel.pipeline._labelling_sql import (
+    ANNOTATIONS,
+    ASSIGNMENTS,
+    ITEMS,
+    MEMBERS,
+    PROJECTS,
+    session_query,
+    task_query,
+)
 from datawheel.pipeline._labelling_tasks import (
     AnnotationInfo,
     TaskInfo,
@@ -72,18 +72,6 @@ APPLICATION_NAME = "datawheel-annotating"
 _PING_AFTER_IDLE_S = 10.0
 _log = logging.getLogger(__name__)
 
-_PROJECTS, _MEMBERS, _ITEMS, _ASSIGNMENTS, _ANNOTATIONS, _SESSIONS, _USERS = (
-    cast(Table, model.__table__).name
-    for model in (
-        LabelProject,
-        LabelMember,
-        LabelItem,
-        LabelAssignment,
-        LabelAnnotation,
-        LabelSession,
-        LabelUser,
-    )
-)
 _ITEM = "id, row_id, payload, suggestion, confidence, round"
 
 # `head`: the project, whether the account works on it, and its oldest open task there.
@@ -96,30 +84,30 @@ WITH head AS (
     SELECT p.id AS project_id, p.name, p.round, p.overlap, p.task_type, p.labels,
            m.user_id IS NOT NULL AS member, a.id AS open_id, a.assigned_at,
            i.id, i.row_id, i.payload, i.suggestion, i.confidence, i.round AS item_round
-    FROM {_PROJECTS} p
-    LEFT JOIN {_MEMBERS} m ON m.project_id = p.id AND m.user_id = $2::int
-    LEFT JOIN {_ASSIGNMENTS} a ON a.id = (
-        SELECT min(mine.id) FROM {_ASSIGNMENTS} mine
+    FROM {PROJECTS} p
+    LEFT JOIN {MEMBERS} m ON m.project_id = p.id AND m.user_id = $2::int
+    LEFT JOIN {ASSIGNMENTS} a ON a.id = (
+        SELECT min(mine.id) FROM {ASSIGNMENTS} mine
         WHERE mine.user_id = $2::int AND mine.project_id = p.id AND mine.status = 'open')
-    LEFT JOIN {_ITEMS} i ON i.id = a.item_id
+    LEFT JOIN {ITEMS} i ON i.id = a.item_id
     WHERE p.{{key}} = $1::{{kind}}
     LIMIT 1
 ), taken AS (
-    UPDATE {_ITEMS} SET assigned = assigned + 1, "full" = assigned + 1 >= (SELECT overlap FROM head)
+    UPDATE {ITEMS} SET assigned = assigned + 1, "full" = assigned + 1 >= (SELECT overlap FROM head)
     WHERE id = (
-        SELECT f.id FROM {_ITEMS} f
+        SELECT f.id FROM {ITEMS} f
         WHERE f.project_id = (
                 SELECT project_id FROM head WHERE open_id IS NULL AND (member OR $3::bool))
             AND f.round = (SELECT round FROM head)
             AND NOT f."full"
             AND NOT EXISTS (
-                SELECT 1 FROM {_ASSIGNMENTS} x WHERE x.item_id = f.id AND x.user_id = $2::int)
+                SELECT 1 FROM {ASSIGNMENTS} x WHERE x.item_id = f.id AND x.user_id = $2::int)
         ORDER BY f.position
         LIMIT 1
         FOR UPDATE OF f SKIP LOCKED)
     RETURNING {_ITEM}
 ), assigned AS (
-    INSERT INTO {_ASSIGNMENTS} (project_id, user_id, item_id, status, assigned_at)
+    INSERT INTO {ASSIGNMENTS} (project_id, user_id, item_id, status, assigned_at)
     SELECT (SELECT project_id FROM head), $2::int, taken.id, 'open', $4::timestamptz FROM taken
     RETURNING id
 )
@@ -134,36 +122,25 @@ _NEXT_BY_NAME = _NEXT.format(key="name", kind="text")
 _NEXT_BY_ID = _NEXT.format(key="id", kind="int")
 
 
-_TASK = f"""
-SELECT a.user_id, a.status, a.assigned_at, a.item_id, a.project_id, i.payload, i.suggestion,
-       i.round, p.task_type, p.labels, p.guideline_version
-FROM {_ASSIGNMENTS} a
-JOIN {_ITEMS} i ON i.id = a.item_id
-JOIN {_PROJECTS} p ON p.id = a.project_id
-WHERE a.id = $1::int
-"""
+_TASK = task_query("$1::int")
 # Closes the task if it is still open and stores the answer, in one statement; no row back
 # means the task was no longer open.
 _ANSWER = f"""
 WITH closed AS (
-    UPDATE {_ASSIGNMENTS} SET status = 'done', done_at = $1::timestamptz
+    UPDATE {ASSIGNMENTS} SET status = 'done', done_at = $1::timestamptz
     WHERE id = $2::int AND user_id = $3::int AND status = 'open'
     RETURNING id
 )
-INSERT INTO {_ANNOTATIONS} (project_id, item_id, user_id, assignment_id, value, label,
+INSERT INTO {ANNOTATIONS} (project_id, item_id, user_id, assignment_id, value, label,
                             guideline_version, round, suggestion_used, duration_ms, created_at)
 SELECT $4::int, $5::int, $3::int, closed.id, $6::json, $7::text,
-       (SELECT guideline_version FROM {_PROJECTS} WHERE id = $4::int), $8::text, $9::bool,
+       (SELECT guideline_version FROM {PROJECTS} WHERE id = $4::int), $8::text, $9::bool,
        $10::int, $1::timestamptz
 FROM closed
 RETURNING id, guideline_version
 """
 
-_SESSION = f"""
-SELECT s.csrf_token, s.expires_at, u.id, u.name, u.role, u.created_at
-FROM {_SESSIONS} s JOIN {_USERS} u ON u.id = s.user_id
-WHERE s.token_hash = $1::text AND u.active
-"""
+_SESSION = session_query("$1::text")
 
 
 class PostgresLoop:
@@ -227,7 +204,7 @@ class PostgresLoop:
             try:
                 conn = await asyncpg.connect(**self.options)
                 try:
-                    await conn.execute(f"VACUUM (SKIP_LOCKED) {_ITEMS}, {_ASSIGNMENTS}")
+                    await conn.execute(f"VACUUM (SKIP_LOCKED) {ITEMS}, {ASSIGNMENTS}")
                 finally:
                     await conn.close()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

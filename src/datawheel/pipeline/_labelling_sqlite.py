@@ -20,23 +20,23 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, Engine, Table
+from sqlalchemy import JSON, Boolean, Engine
 from sqlalchemy.dialects import sqlite
 
 from datawheel.lineage import now
-from datawheel.lineage._labelling_models import (
-    LabelAnnotation,
-    LabelAssignment,
-    LabelItem,
-    LabelMember,
-    LabelProject,
-    LabelSession,
-    LabelUser,
-)
 from datawheel.lineage._models import UTCDateTime
 from datawheel.pipeline._labelling import _writer_turn, no_project
+from datawheel.pipeline._labelling_sql import (
+    ANNOTATIONS,
+    ASSIGNMENTS,
+    ITEMS,
+    MEMBERS,
+    PROJECTS,
+    session_query,
+    task_query,
+)
 from datawheel.pipeline._labelling_tasks import (
     AnnotationInfo,
     TaskInfo,
@@ -49,18 +49,6 @@ from datawheel.pipeline._labelling_tasks import (
 )
 from datawheel.pipeline._labelling_users import SignedIn, UserInfo, live_session, token_digest
 
-_PROJECTS, _MEMBERS, _ITEMS, _ASSIGNMENTS, _ANNOTATIONS, _SESSIONS, _USERS = (
-    cast(Table, model.__table__).name
-    for model in (
-        LabelProject,
-        LabelMember,
-        LabelItem,
-        LabelAssignment,
-        LabelAnnotation,
-        LabelSession,
-        LabelUser,
-    )
-)
 _DIALECT = sqlite.dialect()
 
 
@@ -76,56 +64,45 @@ _BOOL_IN, _ = _processors(Boolean())
 _HEAD = f"""
 SELECT p.id, p.name, p.round, p.overlap, m.user_id IS NOT NULL, a.id,
        i.id, i.row_id, i.payload, i.suggestion, i.confidence, i.round
-FROM {_PROJECTS} p
-LEFT JOIN {_MEMBERS} m ON m.project_id = p.id AND m.user_id = :user
-LEFT JOIN {_ASSIGNMENTS} a ON a.id = (
-    SELECT min(mine.id) FROM {_ASSIGNMENTS} mine
+FROM {PROJECTS} p
+LEFT JOIN {MEMBERS} m ON m.project_id = p.id AND m.user_id = :user
+LEFT JOIN {ASSIGNMENTS} a ON a.id = (
+    SELECT min(mine.id) FROM {ASSIGNMENTS} mine
     WHERE mine.user_id = :user AND mine.project_id = p.id AND mine.status = 'open')
-LEFT JOIN {_ITEMS} i ON i.id = a.item_id
+LEFT JOIN {ITEMS} i ON i.id = a.item_id
 WHERE p.{{key}} = :project
 LIMIT 1
 """
 _HEAD_BY_NAME = _HEAD.format(key="name")
 _HEAD_BY_ID = _HEAD.format(key="id")
 _TAKE = f"""
-UPDATE {_ITEMS} SET assigned = assigned + 1, "full" = (assigned + 1 >= :overlap)
+UPDATE {ITEMS} SET assigned = assigned + 1, "full" = (assigned + 1 >= :overlap)
 WHERE id = (
-    SELECT f.id FROM {_ITEMS} f
+    SELECT f.id FROM {ITEMS} f
     WHERE f.project_id = :project_id AND f.round = :round AND f."full" = 0
-        AND NOT EXISTS (SELECT 1 FROM {_ASSIGNMENTS} x WHERE x.item_id = f.id AND x.user_id = :user)
+        AND NOT EXISTS (SELECT 1 FROM {ASSIGNMENTS} x WHERE x.item_id = f.id AND x.user_id = :user)
     ORDER BY f.position
     LIMIT 1)
 RETURNING id, row_id, payload, suggestion, confidence, round
 """
 _ASSIGN = f"""
-INSERT INTO {_ASSIGNMENTS} (project_id, user_id, item_id, status, assigned_at)
+INSERT INTO {ASSIGNMENTS} (project_id, user_id, item_id, status, assigned_at)
 VALUES (:project_id, :user, :item, 'open', :at)
 RETURNING id
 """
-_TASK = f"""
-SELECT a.user_id, a.status, a.assigned_at, a.item_id, a.project_id, i.payload, i.suggestion,
-       i.round, p.task_type, p.labels, p.guideline_version
-FROM {_ASSIGNMENTS} a
-JOIN {_ITEMS} i ON i.id = a.item_id
-JOIN {_PROJECTS} p ON p.id = a.project_id
-WHERE a.id = :assignment
-"""
+_TASK = task_query(":assignment")
 _CLOSE = f"""
-UPDATE {_ASSIGNMENTS} SET status = 'done', done_at = :at
+UPDATE {ASSIGNMENTS} SET status = 'done', done_at = :at
 WHERE id = :assignment AND user_id = :user AND status = 'open'
 """
 _ANSWER = f"""
-INSERT INTO {_ANNOTATIONS} (project_id, item_id, user_id, assignment_id, value, label,
+INSERT INTO {ANNOTATIONS} (project_id, item_id, user_id, assignment_id, value, label,
                             guideline_version, round, suggestion_used, duration_ms, created_at)
 VALUES (:project_id, :item_id, :user_id, :assignment_id, :value, :label, :guideline_version,
         :round, :suggestion_used, :duration_ms, :created_at)
 RETURNING id
 """
-_SESSION = f"""
-SELECT s.csrf_token, s.expires_at, u.id, u.name, u.role, u.created_at
-FROM {_SESSIONS} s JOIN {_USERS} u ON u.id = s.user_id
-WHERE s.token_hash = :token_hash AND u.active = 1
-"""
+_SESSION = session_query(":token_hash")
 
 
 class SqliteLoop:
