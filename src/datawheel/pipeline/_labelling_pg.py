@@ -223,10 +223,16 @@ class PostgresLoop:
         async with self._turns:  # first come, first served (see open)
             conn = await self._pool.acquire()
             try:
-                if time.monotonic() - self._last_used.get(conn.get_server_pid(), 0.0) >= _PING_AFTER_IDLE_S:
+                for _ in range(self.connections + 1):  # every pooled connection may be dead
+                    if (
+                        time.monotonic() - self._last_used.get(conn.get_server_pid(), 0.0)
+                        < _PING_AFTER_IDLE_S
+                    ):
+                        break
                     try:
                         await conn.execute("SELECT 1")
-                    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+                        break
+                    except Exception:  # whatever failed the ping, the connection is of no use
                         with suppress(asyncpg.InterfaceError):  # asyncpg may have let it go already
                             conn.terminate()
                         await self._pool.release(conn)  # nothing if it was let go
