@@ -373,3 +373,17 @@ def test_the_tables_written_are_vacuumed_now_and_then(
         assert on_loop.loop.writes == 0
     finally:
         on_loop.close()
+
+
+def test_a_failed_write_on_sqlite_leaves_no_transaction_open(labelled: Workspace) -> None:
+    ann = find_user(labelled, "ann")
+    own = InPlace(labelled)
+    try:
+        task = own.next("sms-triage", ann)
+        assert task is not None
+        with _refused(400):
+            own.submit(task.assignment, ann, "eggs")  # refused inside the transaction
+        assert not own.loop.conn.in_transaction
+        assert own.submit(task.assignment, ann, "ham").label == "ham"  # the next write goes through
+    finally:
+        own.close()

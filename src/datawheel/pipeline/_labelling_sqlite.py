@@ -133,10 +133,11 @@ class SqliteLoop:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
+                self.conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:  # also when COMMIT itself failed
+                    self.conn.execute("ROLLBACK")
                 raise
-            self.conn.execute("COMMIT")
 
     def session_user(self, token: str) -> SignedIn | None:
         """As :func:`~datawheel.pipeline._labelling_users.session_user`."""
