@@ -86,6 +86,20 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
+def sqlite_connection(database: str, *, checkpoint_on_commit: bool = True) -> sqlite3.Connection:
+    """A plain ``sqlite3`` connection set up as the engine's are (WAL, foreign keys, busy timeout).
+
+    Transactions are the caller's: it issues ``BEGIN IMMEDIATE`` (or ``BEGIN``) and ``COMMIT``.
+    Without ``checkpoint_on_commit`` its commits leave the WAL to :func:`background_checkpoints`.
+    The connection may be used from one thread at a time, whichever it is.
+    """
+    made = sqlite3.connect(database, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    _sqlite_on_connect(made, None)
+    if not checkpoint_on_commit:
+        _no_checkpoint_on_commit(made, None)
+    return made
+
+
 def _sqlite_on_begin(connection: Any) -> None:
     # Writers take the write lock up front; readers (WAL) take no lock and block no writer.
     # Issued on the driver's connection: through SQLAlchemy it would cost more than the query.
@@ -237,5 +251,6 @@ __all__ = [
     "head_revision",
     "migrate",
     "session_factory",
+    "sqlite_connection",
     "transaction",
 ]

@@ -40,6 +40,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from datawheel.errors import WorkspaceError
 from datawheel.lineage import now
@@ -50,10 +51,10 @@ from datawheel.pipeline._labelling_sql import (
     ITEMS,
     MEMBERS,
     PROJECTS,
-    session_query,
-    task_query,
+    compiled,
 )
 from datawheel.pipeline._labelling_tasks import (
+    SUBMITTED,
     AnnotationInfo,
     TaskInfo,
     already_closed,
@@ -63,13 +64,14 @@ from datawheel.pipeline._labelling_tasks import (
     not_yours,
     open_task,
 )
-from datawheel.pipeline._labelling_users import SignedIn, UserInfo, live_session, token_digest
+from datawheel.pipeline._labelling_users import LIVE_SESSION, SignedIn, UserInfo, live_session, token_digest
 
 CONNECTIONS = 8
 VACUUM_EVERY_S = 5.0
 VACUUM_AFTER_WRITES = 1_000
 APPLICATION_NAME = "datawheel-annotating"
 _PING_AFTER_IDLE_S = 10.0
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 _log = logging.getLogger(__name__)
 
 _ITEM = "id, row_id, payload, suggestion, confidence, round"
@@ -122,7 +124,7 @@ _NEXT_BY_NAME = _NEXT.format(key="name", kind="text")
 _NEXT_BY_ID = _NEXT.format(key="id", kind="int")
 
 
-_TASK = task_query("$1::int")
+_TASK = compiled(SUBMITTED, _DIALECT)
 # Closes the task if it is still open and stores the answer, in one statement; no row back
 # means the task was no longer open.
 _ANSWER = f"""
@@ -140,7 +142,7 @@ FROM closed
 RETURNING id, guideline_version
 """
 
-_SESSION = session_query("$1::text")
+_SESSION = compiled(LIVE_SESSION, _DIALECT)
 
 
 class PostgresLoop:
@@ -248,7 +250,7 @@ class PostgresLoop:
 
     async def session_user(self, token: str) -> SignedIn | None:
         """As :func:`~datawheel.pipeline._labelling_users.session_user`."""
-        found = await self._fetch(_SESSION, token_digest(token))
+        found = await self._fetch(_SESSION.sql, *_SESSION.args(token_hash=token_digest(token)))
         return live_session(None if found is None else SimpleNamespace(**found))
 
     async def next_task(self, project: str | int, user: UserInfo) -> TaskInfo | None:
@@ -290,7 +292,7 @@ class PostgresLoop:
         """
         task: Any = self._handed_out.get(assignment_id, user)
         if task is None:
-            found = await self._fetch(_TASK, assignment_id)
+            found = await self._fetch(_TASK.sql, *_TASK.args(assignment=assignment_id))
             if found is None or found["user_id"] != user.id:
                 raise not_yours(assignment_id)
             task = SimpleNamespace(**found)
@@ -311,7 +313,7 @@ class PostgresLoop:
         self._handed_out.forget(assignment_id)
         self.writes += 1
         if stored is None:
-            now_closed = await self._fetch(_TASK, assignment_id)
+            now_closed = await self._fetch(_TASK.sql, *_TASK.args(assignment=assignment_id))
             raise already_closed(assignment_id, "done" if now_closed is None else now_closed["status"])
         return annotation_info(stored["id"], user, {**v, "guideline_version": stored["guideline_version"]})
 

@@ -1,15 +1,19 @@
-"""The annotating loop's statements that the SQLite and PostgreSQL paths share, written out.
+"""The annotating loop's statements for a database's own driver, without SQLAlchemy at run time.
 
-Each database's own path (``_labelling_sqlite``, ``_labelling_pg``) runs hand-written SQL on
-the labelling tables; the names come from the models, and the statements that read the same
-on both databases are made here, given each driver's parameter marker.
+The service's own paths (``_labelling_sqlite``, ``_labelling_pg``) run the Core statements of
+``_labelling_tasks`` and ``_labelling_users``, compiled once here for their driver, and, on
+PostgreSQL, two statements of its own written on the tables named here.
 """
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Dialect, Table
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 from datawheel.lineage._labelling_models import (
     LabelAnnotation,
@@ -35,27 +39,32 @@ PROJECTS, MEMBERS, ITEMS, ASSIGNMENTS, ANNOTATIONS, SESSIONS, USERS = (
 )
 
 
-def task_query(assignment: str) -> str:
-    """What checking an answer to task ``assignment`` (a parameter marker) needs.
+@dataclass(frozen=True)
+class Compiled:
+    """A SQLAlchemy statement compiled once for one driver: its SQL and positional parameters."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    def args(self, **values: Any) -> list[Any]:
+        """The parameters in order: ``values`` by name, the statement's own constants besides."""
+        given = {**self.defaults, **values}
+        return [given[name] for name in self.names]
+
+
+def compiled(statement: ClauseElement, dialect: Dialect, *, column_keys: Sequence[str] = ()) -> Compiled:
+    """``statement`` as ``dialect``'s SQL, for a driver called without SQLAlchemy.
+
+    ``column_keys`` name the columns an ``INSERT`` without values will be given. Values pass
+    through no type processing: the caller converts what its driver does not.
 
     Example:
-        >>> "WHERE a.id = ?" in task_query("?")
-        True
+        >>> from sqlalchemy import column, select, table
+        >>> from sqlalchemy.dialects import sqlite
+        >>> found = compiled(select(column("a")).select_from(table("t")).limit(1), sqlite.dialect())
+        >>> found.sql.split(), found.args()
+        (['SELECT', 'a', 'FROM', 't', 'LIMIT', '?', 'OFFSET', '?'], [1, 0])
     """
-    return f"""
-SELECT a.user_id, a.status, a.assigned_at, a.item_id, a.project_id, i.payload, i.suggestion,
-       i.round, p.task_type, p.labels, p.guideline_version
-FROM {ASSIGNMENTS} a
-JOIN {ITEMS} i ON i.id = a.item_id
-JOIN {PROJECTS} p ON p.id = a.project_id
-WHERE a.id = {assignment}
-"""
-
-
-def session_query(token_hash: str) -> str:
-    """The live account and CSRF token of the session whose token hashes to ``token_hash``."""
-    return f"""
-SELECT s.csrf_token, s.expires_at, u.id, u.name, u.role, u.created_at
-FROM {SESSIONS} s JOIN {USERS} u ON u.id = s.user_id
-WHERE s.token_hash = {token_hash} AND u.active = TRUE
-"""
+    done = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=list(column_keys) or None))
+    return Compiled(str(done), tuple(done.positiontup or ()), dict(done.params))

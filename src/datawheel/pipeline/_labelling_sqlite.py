@@ -4,7 +4,7 @@ The labelling service's hottest requests, next task and submit, and the session 
 them are the same work as :func:`~datawheel.pipeline._labelling_tasks.next_task`,
 :func:`~datawheel.pipeline._labelling_tasks.submit` and
 :func:`~datawheel.pipeline._labelling_users.session_user`, done here on one ``sqlite3``
-connection with the statements written out once. Through SQLAlchemy Core these calls held 59%
+connection, running the same Core statements compiled once. Through SQLAlchemy these calls held 59%
 of the server's samples (py-spy under ``benchmarks/serve.py``), 15% in SQLite itself and the
 rest in connection checkout, execution contexts and result objects.
 Values are stored and read with SQLAlchemy's own SQLite type processors, so the rows are the
@@ -26,18 +26,18 @@ from sqlalchemy import JSON, Boolean, Engine
 from sqlalchemy.dialects import sqlite
 
 from datawheel.lineage import now
+from datawheel.lineage._db import sqlite_connection
 from datawheel.lineage._models import UTCDateTime
 from datawheel.pipeline._labelling import _writer_turn, no_project
-from datawheel.pipeline._labelling_sql import (
-    ANNOTATIONS,
-    ASSIGNMENTS,
-    ITEMS,
-    MEMBERS,
-    PROJECTS,
-    session_query,
-    task_query,
-)
+from datawheel.pipeline._labelling_sql import compiled
 from datawheel.pipeline._labelling_tasks import (
+    ANNOTATE,
+    ASSIGN,
+    CLOSE,
+    HEAD_BY_ID,
+    HEAD_BY_NAME,
+    SUBMITTED,
+    TAKE_FREE_ITEM,
     AnnotationInfo,
     TaskInfo,
     already_closed,
@@ -47,7 +47,7 @@ from datawheel.pipeline._labelling_tasks import (
     not_yours,
     open_task,
 )
-from datawheel.pipeline._labelling_users import SignedIn, UserInfo, live_session, token_digest
+from datawheel.pipeline._labelling_users import LIVE_SESSION, SignedIn, UserInfo, live_session, token_digest
 
 _DIALECT = sqlite.dialect()
 
@@ -61,48 +61,32 @@ _TIME_IN, _TIME_OUT = _processors(UTCDateTime())
 _JSON_IN, _JSON_OUT = _processors(JSON())
 _BOOL_IN, _ = _processors(Boolean())
 
-_HEAD = f"""
-SELECT p.id, p.name, p.round, p.overlap, m.user_id IS NOT NULL, a.id,
-       i.id, i.row_id, i.payload, i.suggestion, i.confidence, i.round
-FROM {PROJECTS} p
-LEFT JOIN {MEMBERS} m ON m.project_id = p.id AND m.user_id = :user
-LEFT JOIN {ASSIGNMENTS} a ON a.id = (
-    SELECT min(mine.id) FROM {ASSIGNMENTS} mine
-    WHERE mine.user_id = :user AND mine.project_id = p.id AND mine.status = 'open')
-LEFT JOIN {ITEMS} i ON i.id = a.item_id
-WHERE p.{{key}} = :project
-LIMIT 1
-"""
-_HEAD_BY_NAME = _HEAD.format(key="name")
-_HEAD_BY_ID = _HEAD.format(key="id")
-_TAKE = f"""
-UPDATE {ITEMS} SET assigned = assigned + 1, "full" = (assigned + 1 >= :overlap)
-WHERE id = (
-    SELECT f.id FROM {ITEMS} f
-    WHERE f.project_id = :project_id AND f.round = :round AND f."full" = 0
-        AND NOT EXISTS (SELECT 1 FROM {ASSIGNMENTS} x WHERE x.item_id = f.id AND x.user_id = :user)
-    ORDER BY f.position
-    LIMIT 1)
-RETURNING id, row_id, payload, suggestion, confidence, round
-"""
-_ASSIGN = f"""
-INSERT INTO {ASSIGNMENTS} (project_id, user_id, item_id, status, assigned_at)
-VALUES (:project_id, :user, :item, 'open', :at)
-RETURNING id
-"""
-_TASK = task_query(":assignment")
-_CLOSE = f"""
-UPDATE {ASSIGNMENTS} SET status = 'done', done_at = :at
-WHERE id = :assignment AND user_id = :user AND status = 'open'
-"""
-_ANSWER = f"""
-INSERT INTO {ANNOTATIONS} (project_id, item_id, user_id, assignment_id, value, label,
-                            guideline_version, round, suggestion_used, duration_ms, created_at)
-VALUES (:project_id, :item_id, :user_id, :assignment_id, :value, :label, :guideline_version,
-        :round, :suggestion_used, :duration_ms, :created_at)
-RETURNING id
-"""
-_SESSION = session_query(":token_hash")
+_HEAD_BY_NAME = compiled(HEAD_BY_NAME, _DIALECT)
+_HEAD_BY_ID = compiled(HEAD_BY_ID, _DIALECT)
+_TAKE = compiled(TAKE_FREE_ITEM, _DIALECT)
+_ASSIGN = compiled(
+    ASSIGN, _DIALECT, column_keys=("project_id", "user_id", "item_id", "status", "assigned_at")
+)
+_TASK = compiled(SUBMITTED, _DIALECT)
+_CLOSE = compiled(CLOSE, _DIALECT)
+_ANSWER = compiled(
+    ANNOTATE,
+    _DIALECT,
+    column_keys=(
+        "project_id",
+        "item_id",
+        "user_id",
+        "assignment_id",
+        "value",
+        "label",
+        "guideline_version",
+        "round",
+        "suggestion_used",
+        "duration_ms",
+        "created_at",
+    ),
+)
+_SESSION = compiled(LIVE_SESSION, _DIALECT)
 
 
 class SqliteLoop:
@@ -113,15 +97,13 @@ class SqliteLoop:
     """
 
     def __init__(self, engine: Engine, *, checkpoints: bool = True) -> None:
+        # checkpoints=False: a thread of the service checkpoints the WAL instead (see
+        # lineage._db.background_checkpoints).
         self.engine = engine
         database = engine.url.database
         if not database or database == ":memory:":
             raise ValueError("SqliteLoop needs a database file")
-        self.conn = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        for pragma in ("foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=60000"):
-            self.conn.execute(f"PRAGMA {pragma}")
-        if not checkpoints:  # a thread of the service checkpoints the WAL instead
-            self.conn.execute("PRAGMA wal_autocheckpoint=0")
+        self.conn = sqlite_connection(database, checkpoint_on_commit=checkpoints)
 
     def close(self) -> None:
         """Close the connection."""
@@ -141,7 +123,7 @@ class SqliteLoop:
 
     def session_user(self, token: str) -> SignedIn | None:
         """As :func:`~datawheel.pipeline._labelling_users.session_user`."""
-        found = self.conn.execute(_SESSION, {"token_hash": token_digest(token)}).fetchone()
+        found = self.conn.execute(_SESSION.sql, _SESSION.args(token_hash=token_digest(token))).fetchone()
         if found is None:
             return None
         csrf, expires_at, user_id, name, role, created_at = found
@@ -159,24 +141,27 @@ class SqliteLoop:
     def next_task(self, project: str | int, user: UserInfo) -> TaskInfo | None:
         """As :func:`~datawheel.pipeline._labelling_tasks.next_task`: one write transaction."""
         with self._writing() as conn:
-            head = conn.execute(
-                _HEAD_BY_ID if isinstance(project, int) else _HEAD_BY_NAME,
-                {"project": project, "user": user.id},
-            ).fetchone()
+            by = _HEAD_BY_ID if isinstance(project, int) else _HEAD_BY_NAME
+            head = conn.execute(by.sql, by.args(project=project, user=user.id)).fetchone()
             if head is None:
                 raise no_project(project)
             project_id, name, round, overlap, member, open_id = head[:6]
-            if not member and user.role != "admin":
+            if member is None and user.role != "admin":
                 raise not_member(user, project)
             if open_id is not None:
                 return open_task(open_id, name, _item(head[6:]))
-            free = {"overlap": overlap, "project_id": project_id, "round": round, "user": user.id}
-            item = conn.execute(_TAKE, free).fetchone()
+            free = _TAKE.args(overlap=overlap, in_project=project_id, in_round=round, user=user.id)
+            item = conn.execute(_TAKE.sql, free).fetchone()
             if item is None:
                 return None
-            at = _TIME_IN(now())
-            assign = {"project_id": project_id, "user": user.id, "item": item[0], "at": at}
-            assignment = conn.execute(_ASSIGN, assign).fetchone()[0]
+            assign = _ASSIGN.args(
+                project_id=project_id,
+                user_id=user.id,
+                item_id=item[0],
+                status="open",
+                assigned_at=_TIME_IN(now()),
+            )
+            assignment = conn.execute(_ASSIGN.sql, assign).fetchone()[0]
             return open_task(assignment, name, _item(item))
 
     def submit(
@@ -190,7 +175,7 @@ class SqliteLoop:
     ) -> AnnotationInfo:
         """As :func:`~datawheel.pipeline._labelling_tasks.submit`: one write transaction."""
         with self._writing() as conn:
-            found = conn.execute(_TASK, {"assignment": assignment_id}).fetchone()
+            found = conn.execute(_TASK.sql, _TASK.args(assignment=assignment_id)).fetchone()
             if found is None or found[0] != user.id:
                 raise not_yours(assignment_id)
             task = SimpleNamespace(
@@ -207,16 +192,19 @@ class SqliteLoop:
                 guideline_version=found[10],
             )
             values = annotation_values(task, assignment_id, user, value, duration_ms, suggestion_used)
-            closing = {"assignment": assignment_id, "user": user.id, "at": _TIME_IN(values["created_at"])}
-            if conn.execute(_CLOSE, closing).rowcount != 1:
+            at = _TIME_IN(values["created_at"])
+            closing = _CLOSE.args(assignment=assignment_id, user=user.id, at=at)
+            if conn.execute(_CLOSE.sql, closing).rowcount != 1:
                 raise already_closed(assignment_id, task.status)
             stored = {
                 **values,
                 "value": _JSON_IN(values["value"]),
                 "suggestion_used": _BOOL_IN(values["suggestion_used"]),
-                "created_at": closing["at"],
+                "created_at": at,
             }
-            return annotation_info(conn.execute(_ANSWER, stored).fetchone()[0], user, values)
+            return annotation_info(
+                conn.execute(_ANSWER.sql, _ANSWER.args(**stored)).fetchone()[0], user, values
+            )
 
 
 def _item(row: tuple[Any, ...]) -> tuple[Any, ...]:

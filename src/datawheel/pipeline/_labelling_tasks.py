@@ -183,7 +183,8 @@ _P, _M, _I, _A = _PROJECTS.c, _MEMBERS.c, _ITEMS.c, _ASSIGNMENTS.c
 _TASK_COLUMNS = (_I.id, _I.row_id, _I.payload, _I.suggestion, _I.confidence, _I.round)
 
 # The statements of the two hottest requests, built once: SQLAlchemy compiles each once and
-# takes it from its cache after; only the bound values change from request to request.
+# takes it from its cache after; only the bound values change from request to request. The
+# service's own SQLite path (``_labelling_sqlite``) runs the same statements, compiled once.
 _MINE = _ASSIGNMENTS.alias("mine")
 _FIRST_OPEN = (  # the user's oldest open task in the project, if any
     select(func.min(_MINE.c.id))
@@ -199,8 +200,8 @@ _HEAD = (  # the project, whether the user is a member, and the user's open task
     )
     .limit(1)
 )
-_HEAD_BY_NAME = _HEAD.where(_P.name == bindparam("project"))
-_HEAD_BY_ID = _HEAD.where(_P.id == bindparam("project"))
+HEAD_BY_NAME = _HEAD.where(_P.name == bindparam("project"))
+HEAD_BY_ID = _HEAD.where(_P.id == bindparam("project"))
 _FREE = _ITEMS.alias("free")
 _FIRST_FREE = (
     select(_FREE.c.id)
@@ -215,14 +216,14 @@ _FIRST_FREE = (
     .with_for_update(skip_locked=True)
     .scalar_subquery()
 )
-_TAKE_FREE_ITEM = (  # find and take in one statement: the first item fewer than `overlap` hold
+TAKE_FREE_ITEM = (  # find and take in one statement: the first item fewer than `overlap` hold
     update(_ITEMS)
     .where(_I.id == _FIRST_FREE)
     .values(assigned=_I.assigned + 1, full=_I.assigned + 1 >= bindparam("overlap"))
     .returning(*_TASK_COLUMNS)
 )
-_ASSIGN = insert(_ASSIGNMENTS).returning(_A.id)
-_SUBMITTED = (
+ASSIGN = insert(_ASSIGNMENTS).returning(_A.id)
+SUBMITTED = (
     select(
         _A.user_id,
         _A.status,
@@ -240,12 +241,12 @@ _SUBMITTED = (
     .join(_PROJECTS, _P.id == _A.project_id)
     .where(_A.id == bindparam("assignment"))
 )
-_CLOSE = (
+CLOSE = (
     update(_ASSIGNMENTS)
-    .where(_A.id == bindparam("assignment"), _A.status == "open")
+    .where(_A.id == bindparam("assignment"), _A.user_id == bindparam("user"), _A.status == "open")
     .values(status="done", done_at=bindparam("at"))
 )
-_ANNOTATE = insert(_ANNOTATIONS).returning(_ANNOTATIONS.c.id)
+ANNOTATE = insert(_ANNOTATIONS).returning(_ANNOTATIONS.c.id)
 
 
 def next_task(workspace: Workspace, project: str | int, user: UserInfo) -> TaskInfo | None:
@@ -254,7 +255,7 @@ def next_task(workspace: Workspace, project: str | int, user: UserInfo) -> TaskI
     None when the current round holds nothing more for them; refused (403) unless ``user``
     works on the project (admins work on all). One short write transaction.
     """
-    by = _HEAD_BY_ID if isinstance(project, int) else _HEAD_BY_NAME
+    by = HEAD_BY_ID if isinstance(project, int) else HEAD_BY_NAME
     with _connect(workspace, write=True) as conn:
         head = conn.execute(by, {"project": project, "user": user.id}).first()
         if head is None:
@@ -265,11 +266,11 @@ def next_task(workspace: Workspace, project: str | int, user: UserInfo) -> TaskI
         if open_id is not None:
             return open_task(open_id, name, tuple(head[6:]))
         free = {"user": user.id, "in_project": project_id, "in_round": round, "overlap": overlap}
-        item = conn.execute(_TAKE_FREE_ITEM, free).first()
+        item = conn.execute(TAKE_FREE_ITEM, free).first()
         if item is None:
             return None
         assignment = conn.execute(
-            _ASSIGN,
+            ASSIGN,
             {
                 "project_id": project_id,
                 "user_id": user.id,
@@ -323,14 +324,15 @@ def submit(
     ``suggestion_used`` defaults to whether the answer equals the model's suggestion.
     """
     with _connect(workspace, write=True) as conn:
-        row = conn.execute(_SUBMITTED, {"assignment": assignment_id}).first()
+        row = conn.execute(SUBMITTED, {"assignment": assignment_id}).first()
         if row is None or row.user_id != user.id:
             raise not_yours(assignment_id)
         values = annotation_values(row, assignment_id, user, value, duration_ms, suggestion_used)
-        closed = conn.execute(_CLOSE, {"assignment": assignment_id, "at": values["created_at"]})
+        closing = {"assignment": assignment_id, "user": user.id, "at": values["created_at"]}
+        closed = conn.execute(CLOSE, closing)
         if closed.rowcount != 1:
             raise already_closed(assignment_id, row.status)
-        return annotation_info(conn.execute(_ANNOTATE, values).scalar_one(), user, values)
+        return annotation_info(conn.execute(ANNOTATE, values).scalar_one(), user, values)
 
 
 def annotation_values(

@@ -201,7 +201,7 @@ def open_session(workspace: Workspace, user: UserInfo, *, hours: int = SESSION_H
 
 _SESSION = LabelSession.__table__.c
 _USER = LabelUser.__table__.c
-_LIVE_SESSION = (
+LIVE_SESSION = (
     select(_SESSION.csrf_token, _SESSION.expires_at, _USER.id, _USER.name, _USER.role, _USER.created_at)
     .join_from(LabelSession.__table__, LabelUser.__table__, _USER.id == _SESSION.user_id)
     .where(_SESSION.token_hash == bindparam("token_hash"), _USER.active.is_(True))
@@ -211,7 +211,7 @@ _LIVE_SESSION = (
 def session_user(workspace: Workspace, token: str) -> SignedIn | None:
     """The live session whose cookie token is ``token``, or None (one query, asked on every request)."""
     with connection(workspace.engine, write=False) as conn:
-        found = conn.execute(_LIVE_SESSION, {"token_hash": token_digest(token)}).first()
+        found = conn.execute(LIVE_SESSION, {"token_hash": token_digest(token)}).first()
     return live_session(found)
 
 

@@ -57,7 +57,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     limiter.total_tokens = app.state.threads
     engine = app.state.workspace.engine
     if engine.dialect.name == "postgresql":
-        from datawheel.pipeline._labelling_pg import PostgresLoop  # psycopg: the postgres extra
+        from datawheel.pipeline._labelling_pg import PostgresLoop  # asyncpg: the postgres extra
 
         app.state.postgres_loop = PostgresLoop(engine)
         await app.state.postgres_loop.open()
