@@ -255,3 +255,11 @@ def test_separator_outside_ascii(tmp_path: Path) -> None:
     frame, bad, _ = read_all(path, separator="\u00a6")
     assert frame.rows() == [(1, "x", 2), (3, "\u00e9", 4)]
     assert bad.select("line", "reason").rows() == [(3, "expected 2 fields, found 3")]
+
+
+def test_a_lone_carriage_return_is_text_not_a_newline(tmp_path: Path) -> None:
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b"a,b\n1,2\r3,4\n5,6\n")
+    batches = list(read_delimited(path).batches)
+    assert batches[0].frame.select("a", "b").rows() == [(5, 6)]
+    assert batches[0].quarantine.select("line", "reason").rows() == [(2, "expected 2 fields, found 3")]

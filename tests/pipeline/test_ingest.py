@@ -3,6 +3,7 @@
 import importlib
 import shutil
 import sqlite3
+import tempfile
 import threading
 from datetime import date
 from functools import partial
@@ -187,9 +188,8 @@ def test_append_rounds_meta_sources_and_lineage(workspace: Workspace, sms_file: 
 )
 def test_round_trip_any_table(tmp_path: Path, rows: list[dict[str, object]], fmt: str) -> None:
     table = pl.DataFrame(rows, schema={"n": pl.Int64, "x": pl.Float64, "s": pl.String, "d": pl.Date})
-    folder = tmp_path / f"rt-{fmt}-{abs(hash(str(rows))) % 10**9}"
+    folder = Path(tempfile.mkdtemp(prefix=f"rt-{fmt}-", dir=tmp_path))  # one per example, even a replayed one
     path = folder / f"t.{fmt}"
-    folder.mkdir()
     if fmt == "csv":
         table.write_csv(path)
     elif fmt == "jsonl":

@@ -53,7 +53,12 @@ class Reading:
     """A source opened for reading: its batches come lazily, one at a time.
 
     ``total_bytes`` is the size to report progress against (0 if unknown); ``encoding`` the
-    text encoding used, given or detected (None for binary formats).
+    text encoding used, given or detected (None for binary formats). ``whole``, when a reader
+    has proved every row of the source sound beforehand, is the same rows as ``batches`` (with
+    ``_line``, never a quarantined row) as one lazy frame of ``rows`` rows, for a consumer that
+    runs it as one streaming query; if that query raises, ``batches`` are still unread.
+    ``digest`` is the BLAKE3 digest of the file's bytes, when the reader read them all
+    already.
     """
 
     format: SourceFormat
@@ -61,6 +66,9 @@ class Reading:
     batches: Iterable[Batch]
     encoding: str | None = None
     total_bytes: int = 0
+    whole: pl.LazyFrame | None = None
+    rows: int = 0
+    digest: str | None = None
 
 
 def check_file(path: Path) -> int:

@@ -8,10 +8,12 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
+import blake3
 import numpy as np
 import polars as pl
 
@@ -21,6 +23,8 @@ from datawheel.ingest._conform import RAW, conform, infer_types
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
 CHUNK_BYTES = 16 << 20
+STREAM_BYTES = 32 << 20
+"""Files at least this large are surveyed, to be read in one streaming pass if every row is sound."""
 SAMPLE_BYTES = 1 << 20
 _PROBE_BYTES = 1 << 16
 _COUNT_BLOCK = 1 << 18
@@ -96,8 +100,18 @@ def read_delimited(
     options = _Options(
         null_values=tuple(null_values), trim=trim, declared=dict(schema or {}), infer_rows=infer_rows
     )
+    whole, rows, digest = _whole(path, enc, dialect, options) if size >= STREAM_BYTES else (None, 0, None)
     batches = read_ahead(_batches(path, enc, dialect, options, chunk_bytes))
-    return Reading(format=format, location=str(path), batches=batches, encoding=enc, total_bytes=size)
+    return Reading(
+        format=format,
+        location=str(path),
+        batches=batches,
+        encoding=enc,
+        total_bytes=size,
+        whole=whole,
+        rows=rows,
+        digest=digest,
+    )
 
 
 @dataclass
@@ -132,7 +146,9 @@ def _dialect(
     quote_char: QuoteChar,
     path: Path,
 ) -> Dialect:
-    lines = [line for line in text.split("\n")[:200] if line.strip()]
+    # A lone carriage return is text inside a field here, but Python's csv reader would take
+    # it for a newline and fail: it is left out of the lines that show the dialect.
+    lines = [line.replace("\r", "") for line in text.split("\n")[:200] if line.strip()]
     if not lines:
         raise IngestError(f"{path} has no lines of data", hint="check the file")
     sep = separator or ("\t" if format == "tsv" else _sniff_separator(lines))
@@ -218,6 +234,115 @@ def _clean_names(names: Sequence[str]) -> list[str]:
     return out
 
 
+# -- one pass ----------------------------------------------------------------------------
+
+
+def _whole(
+    path: Path, enc: str, dialect: Dialect, options: _Options
+) -> tuple[pl.LazyFrame | None, int, str | None]:
+    """The whole file as one typed lazy scan with ``_line``, its rows, and its BLAKE3 digest.
+
+    A survey of the file's bytes must prove what the chunked reader checks chunk by chunk
+    (see :func:`_read_fast`): valid UTF-8 in NFC, no quote character, no trimming, and
+    exactly (width - 1) separators a line, with Polars raising on a line with too many. Then
+    Polars can read the file alone, on every core, and give the rows the chunked reader would.
+    The survey reads the whole file, so it takes the digest on the way. No scan (None) when a
+    row is not sure; no survey and no digest when the file is not UTF-8, or trimmed, or of one
+    column.
+    """
+    width = len(dialect.columns)
+    if enc not in ("utf-8", "utf-8-sig") or options.trim or width < 2:
+        return None, 0, None
+    start = (3 if enc == "utf-8-sig" else 0) + (_header_length(path, enc) if dialect.header else 0)
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    rows = _survey(path, start, dialect, hasher)
+    digest: str = hasher.hexdigest()
+    if rows is None:
+        return None, 0, digest
+    first_line = 2 if dialect.header else 1
+    options.types = _sample_types(_head_text(path, start), first_line, dialect, options, str(path))
+    scan = pl.scan_csv(
+        path,
+        has_header=False,
+        skip_lines=1 if dialect.header else 0,
+        separator=dialect.separator,
+        quote_char=None,
+        schema={c: options.types[c] for c in dialect.columns},
+        null_values=list(options.null_values) or None,
+        raise_if_empty=False,
+        glob=False,
+        row_index_name=LINE,
+        row_index_offset=first_line,
+    )
+    return scan.with_columns(pl.col(LINE).cast(pl.Int64)), rows, digest
+
+
+def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> int | None:
+    """The lines of the file after byte ``start`` if each is sure to be one sound row; else None.
+
+    Every byte of the file also goes through ``hasher`` (the reading's digest), so that the
+    file is read once for both; a block is hashed in a second thread while it is checked (both
+    release the GIL), into one of two buffers taken in turn.
+    """
+    sep = dialect.separator.encode("utf-8")
+    quote = dialect.quote.encode("utf-8") if dialect.quote else None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    buffers = (bytearray(CHUNK_BYTES), bytearray(CHUNK_BYTES))
+    sound, offset, newlines, separators = True, 0, 0, 0
+    last, tail = b"", ""
+    hashed: Future[None] | None = None
+    with path.open("rb") as handle, ThreadPoolExecutor(1, thread_name_prefix="datawheel-digest") as pool:
+        while size := handle.readinto(buffers[offset // CHUNK_BYTES % 2]):  # hashed two blocks ago
+            block = buffers[offset // CHUNK_BYTES % 2]
+            data = block if size == len(block) else block[:size]
+            if hashed is not None:
+                hashed.result()  # in order, and the other buffer is free again
+            hashed = pool.submit(hasher.update, data)
+            offset += size
+            if offset <= start or not sound:
+                continue
+            if offset - size < start:
+                data = data[start - (offset - size) :]
+            if quote is not None and quote in data:
+                sound = False
+                continue
+            if not data.isascii():
+                try:
+                    text = decoder.decode(data)
+                except UnicodeDecodeError:
+                    sound = False
+                    continue
+                # A combining mark may follow its letter across blocks; a lone CR is not a newline.
+                sound = b"\r" not in data and unicodedata.is_normalized("NFC", tail + text)
+                tail = text[-1:]
+            else:
+                tail = ""
+            counted = _count_bytes(data, b"\n", sep)
+            newlines, separators = newlines + counted[0], separators + counted[1]
+            last = bytes(data[-1:])
+        if hashed is not None:
+            hashed.result()
+    if not sound:
+        return None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    lines = newlines + (0 if last == b"\n" else 1)
+    width = len(dialect.columns)
+    return lines if last and separators == (width - 1) * lines else None
+
+
+def _head_text(path: Path, start: int) -> str:
+    """The first whole lines after byte ``start``, as the chunked reader samples them for types."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        head = handle.read(SAMPLE_BYTES * 4)
+    if len(head) == SAMPLE_BYTES * 4:
+        head = head[: head.rfind(b"\n") + 1]
+    return _unix(head.decode("utf-8", errors="surrogateescape"))
+
+
 # -- chunks ----------------------------------------------------------------------------------
 
 
@@ -231,7 +356,8 @@ def _batches(path: Path, enc: str, dialect: Dialect, options: _Options, chunk_by
                 _drop_first_line(chunk)
             line += 1
         if first:
-            options.types = _sample_types(_sample_text(chunk), line, dialect, options, str(path))
+            if options.types is None:
+                options.types = _sample_types(_sample_text(chunk), line, dialect, options, str(path))
             first = False
         fast = _read_fast(chunk, line, dialect, options)
         batch = fast or _read_exactly(chunk.text, line, dialect, options, str(path))
@@ -341,7 +467,7 @@ def _read_fast(
     return frame.with_columns(numbers), quarantine_frame()
 
 
-def _count_bytes(data: bytes, *values: bytes) -> list[int]:
+def _count_bytes(data: bytes | bytearray, *values: bytes) -> list[int]:
     r"""How many times each of ``values`` occurs in ``data``.
 
     Single bytes are counted together, a block at a time, by NumPy: the block stays in the CPU's

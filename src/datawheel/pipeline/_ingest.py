@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import blake3
 import polars as pl
@@ -22,6 +23,7 @@ from datawheel.ingest import (
     LINE,
     QUARANTINE_SCHEMA,
     Batch,
+    Reading,
     ReadOptions,
     SourceFormat,
     detect_format,
@@ -36,6 +38,7 @@ from datawheel.workspace import Workspace
 
 QUARANTINE_SUFFIX = ".quarantine"
 _DIGEST_BUFFER = 8 << 20
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 Progress = Callable[[int, int], None]
 """Called with (bytes read so far, total bytes or 0) as an ingest goes."""
 
@@ -130,7 +133,8 @@ def ingest(
     opts = options or ReadOptions()
     kind = format or detect_format(location, query=opts.query)
     where = _location(location, kind, opts.query)
-    digest = _digest(where, kind, opts)
+    reading = _open(location, where, kind, opts, workspace) if kind in ("csv", "tsv") else None
+    digest = reading.digest if reading is not None and reading.digest else _digest(where, kind, opts)
     parameters = _parameters(where, kind, opts, key=key, meta=meta, append=append, source=source)
     found = _already(workspace, name, kind, where, digest, parameters)
     if found is not None:
@@ -140,12 +144,7 @@ def ingest(
         inputs.append(workspace.sources.artifact(source))
     current = workspace.sources.current_round()
     contexts = [current.context_id] if current is not None else []
-    reading = open_source(
-        str(location) if kind == "sql" else Path(where),
-        format=kind,
-        options=opts,
-        put_blob=workspace.blobs.put_file,
-    )
+    reading = reading or _open(location, where, kind, opts, workspace)
     with (
         run_step(
             workspace,
@@ -159,12 +158,25 @@ def ingest(
     ):
         tally = _Tally()
         stamp = _Stamp(source, run.execution.id, current.number if current else None, now(), dict(meta or {}))
-        rows = _stamped(
-            reading.batches, tally, stamp, where, strict=strict, progress=progress, total=reading.total_bytes
-        )
-        if append:
-            rows = _after_latest(run, name, rows)
-        version = run.commit(name, rows, key=key, message=message or f"ingest {Path(where).name or where}")
+        message = message or f"ingest {Path(where).name or where}"
+        version = None
+        if reading.whole is not None and not append and not key and not workspace.catalog.dataset_key(name):
+            version = _commit_whole(
+                run, name, reading, tally, stamp, where, message=message, progress=progress
+            )
+        if version is None:
+            rows = _stamped(
+                reading.batches,
+                tally,
+                stamp,
+                where,
+                strict=strict,
+                progress=progress,
+                total=reading.total_bytes,
+            )
+            if append:
+                rows = _after_latest(run, name, rows)
+            version = run.commit(name, rows, key=key, message=message)
         quarantine = _commit_quarantine(workspace, run, name, tally, stamp, append=append)
     if tally.rows_read != tally.committed + tally.quarantined:  # pragma: no cover - an invariant
         raise IngestError(f"lost rows reading {where}", hint="report this as a bug")
@@ -180,6 +192,18 @@ def ingest(
         quarantine=quarantine,
         source=source,
         round=stamp.round,
+    )
+
+
+def _open(
+    location: str | Path, where: str, kind: SourceFormat, opts: ReadOptions, workspace: Workspace
+) -> Reading:
+    """The source opened for reading (a large CSV or TSV file is surveyed, and its digest taken)."""
+    return open_source(
+        str(location) if kind == "sql" else Path(where),
+        format=kind,
+        options=opts,
+        put_blob=workspace.blobs.put_file,
     )
 
 
@@ -240,14 +264,53 @@ def _stamped(
         yield _provenance(batch.frame, stamp, where)
 
 
-def _provenance(frame: pl.DataFrame, stamp: _Stamp, where: str) -> pl.DataFrame:
-    clash = [k for k in stamp.meta if k in frame.columns]
+def _commit_whole(
+    run: StepRun,
+    name: str,
+    reading: Reading,
+    tally: _Tally,
+    stamp: _Stamp,
+    where: str,
+    *,
+    message: str,
+    progress: Progress | None,
+) -> VersionInfo | None:
+    """Commit a source its reader proved sound in one streaming query; None if Polars refused a row.
+
+    The reader's survey cannot see a value that does not fit its column's type, or a line with
+    a field too many: Polars raises on those, nothing is committed, and the caller reads the
+    source again chunk by chunk, which quarantines them.
+    """
+    assert reading.whole is not None
+    total, done, lock = reading.total_bytes, [0], threading.Lock()
+
+    def counted(rows: int) -> None:
+        if progress is not None:
+            with lock:
+                done[0] += rows
+                progress(total * done[0] // max(reading.rows, 1), total)
+
+    try:
+        version = run.commit_scan(
+            name, _provenance(reading.whole, stamp, where), message=message, counted=counted
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    tally.rows_read = tally.committed = version.rows
+    if progress is not None:
+        progress(total, total)
+    return version
+
+
+def _provenance(frame: FrameT, stamp: _Stamp, where: str) -> FrameT:
+    columns = frame.collect_schema().names()
+    clash = [k for k in stamp.meta if k in columns]
     if clash:
         raise IngestError(
             f"--meta {clash[0]} names a column the source already has", hint="choose another name"
         )
-    file = pl.col(FILE) if FILE in frame.columns else pl.lit(where, pl.String)
-    line = pl.col(LINE).cast(pl.Int64) if LINE in frame.columns else pl.lit(None, pl.Int64)
+    file = pl.col(FILE) if FILE in columns else pl.lit(where, pl.String)
+    line = pl.col(LINE).cast(pl.Int64) if LINE in columns else pl.lit(None, pl.Int64)
     source = pl.struct(
         pl.lit(stamp.source, pl.String).alias("source"),
         file.alias("file"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +49,24 @@ class StepRun:
     ) -> VersionInfo:
         """Commit a new version of ``name`` (a frame, or a stream of batches) as this execution's output."""
         info = self.workspace.commit(name, frame, key=key, message=message, execution_id=self.execution.id)
+        self.outputs.append(info)
+        return info
+
+    def commit_scan(
+        self,
+        name: str,
+        frame: pl.LazyFrame,
+        *,
+        message: str = "",
+        counted: Callable[[int], None] | None = None,
+    ) -> VersionInfo:
+        """Commit new rows from a lazy frame, in one streaming pass, as this execution's output.
+
+        See :meth:`Workspace.commit_scan`.
+        """
+        info = self.workspace.commit_scan(
+            name, frame, message=message, execution_id=self.execution.id, counted=counted
+        )
         self.outputs.append(info)
         return info
 

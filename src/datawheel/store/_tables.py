@@ -6,9 +6,10 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote
 
 import polars as pl
@@ -24,6 +25,9 @@ _TOKEN_KEY = "datawheel.commit"
 _MAX_ATTEMPTS = 50
 _HISTORY_WINDOW = 200
 _ROWS_PER_FILE = 2_000_000
+COMPRESSION: Literal["zstd"] = "zstd"
+COMPRESSION_LEVEL = 1
+"""How every Parquet file of a table is compressed: zstd at its fastest level."""
 
 
 class TableStore:
@@ -71,6 +75,50 @@ class TableStore:
                 part.unlink(missing_ok=True)
             raise
         return self._find_commit(name, token)
+
+    def write_scan(
+        self, name: str, frame: pl.LazyFrame, *, prepare: Callable[[Path], object] | None = None
+    ) -> tuple[int, int, pl.Schema]:
+        """Commit a lazy frame as the new snapshot of ``name``, streamed by Polars into one Parquet file.
+
+        Polars runs the whole query at once on every core, reading, computing and writing a
+        piece at a time, so a table larger than memory streams through. ``prepare`` may then
+        rewrite the file (see :meth:`write_part`) before the commit. Returns the Delta version,
+        the rows and the schema. If anything fails, the file is removed and the previous version
+        stays the latest.
+        """
+        path = self.path(name)
+        path.mkdir(parents=True, exist_ok=True)
+        target = path / f"part-{uuid.uuid4().hex}.parquet"
+        try:
+            frame = frame.cast(_storable_casts(frame.collect_schema()), strict=True)  # type: ignore[arg-type]
+            self.write_part(frame, target)
+            if prepare is not None:
+                prepare(target)
+            schema = pl.Schema(pl.read_parquet_schema(target))
+            rows: int = pl.scan_parquet(target).select(pl.len()).collect().item()
+            stat = target.stat()
+            action = AddAction(
+                target.name,
+                stat.st_size,
+                {},
+                int(stat.st_mtime * 1000),
+                True,
+                json.dumps({"numRecords": rows}),
+            )
+            token = uuid.uuid4().hex
+            self._commit(name, [action], pl.DataFrame(schema=schema).to_arrow().schema, token)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return self._find_commit(name, token), rows, schema
+
+    @staticmethod
+    def write_part(frame: pl.LazyFrame, target: Path) -> None:
+        """Stream a lazy frame into one Parquet file as every part of a table is written."""
+        frame.sink_parquet(
+            target, statistics=False, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL
+        )
 
     def _write_parts(
         self, path: Path, frames: pl.DataFrame | Iterable[pl.DataFrame], written: list[Path]
@@ -245,8 +293,7 @@ def storable(frame: pl.DataFrame) -> pl.DataFrame:
         ...     pl.col("c").cast(pl.Categorical))).schema
         Schema([('n', Int64), ('c', String)])
     """
-    casts = {name: _storable_type(dtype) for name, dtype in frame.schema.items()}
-    changed = {name: dtype for name, dtype in casts.items() if dtype != frame.schema[name]}
+    changed = _storable_casts(frame.schema)
     if not changed:
         return frame
     try:
@@ -256,6 +303,12 @@ def storable(frame: pl.DataFrame) -> pl.DataFrame:
             f"cannot store columns {', '.join(changed)} as {', '.join(map(str, changed.values()))}: {exc}",
             hint="cast them to types a Delta table holds (signed integers, floats, text, dates…)",
         ) from exc
+
+
+def _storable_casts(schema: pl.Schema) -> dict[str, pl.DataType]:
+    """The columns of ``schema`` a Delta table cannot hold as they are, and the types to hold them as."""
+    casts = {name: _storable_type(dtype) for name, dtype in schema.items()}
+    return {name: dtype for name, dtype in casts.items() if dtype != schema[name]}
 
 
 def _storable_type(given: pl.DataType | pl.datatypes.DataTypeClass) -> pl.DataType:
@@ -276,7 +329,9 @@ def _write_part(folder: Path, frame: pl.DataFrame, written: list[Path]) -> AddAc
     name = f"part-{uuid.uuid4().hex}.parquet"
     target = folder / name
     written.append(target)
-    frame.write_parquet(target, statistics=False, compression="zstd", compression_level=1)
+    frame.write_parquet(
+        target, statistics=False, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL
+    )
     stat = target.stat()
     stats = json.dumps({"numRecords": frame.height})
     return AddAction(name, stat.st_size, {}, int(stat.st_mtime * 1000), True, stats)

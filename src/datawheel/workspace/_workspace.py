@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import polars as pl
 
-from datawheel.errors import RefError, WorkspaceError
+from datawheel.errors import RefError, StoreError, WorkspaceError
 from datawheel.lineage import (
     ArtifactInfo,
     Catalog,
@@ -34,6 +35,8 @@ from datawheel.store import (
     check_tag,
     data_columns,
     diff_versions,
+    identify_scan,
+    number_repeats,
     parse_ref,
     write_frame,
 )
@@ -167,6 +170,45 @@ class Workspace:
             rows=shape["rows"],
             columns=columns,
             key=key,
+            author=self.user,
+            message=message,
+            execution_id=execution_id,
+        )
+
+    def commit_scan(
+        self,
+        name: str,
+        frame: pl.LazyFrame,
+        *,
+        message: str = "",
+        execution_id: int | None = None,
+        counted: Callable[[int], None] | None = None,
+    ) -> VersionInfo:
+        """Commit a lazy frame of new rows as the next version of ``name``, in one streaming pass.
+
+        For a dataset without a key whose rows are all new (no ``_row_id`` yet): Polars reads,
+        identifies and writes the rows at once on every core, then repeats of a content are
+        numbered, giving the ids :meth:`commit` gives the same rows. ``counted`` is called with
+        the rows identified so far, piece by piece, for progress. Errors in the data (a value
+        that does not parse, say) are raised as Polars raises them, and nothing is committed.
+        """
+        check_dataset_name(name)
+        if self.catalog.dataset_key(name):
+            raise StoreError(
+                f"dataset '{name}' has a key: its rows are identified by commit, not commit_scan",
+                hint="commit the rows with Workspace.commit",
+            )
+        delta_version, rows, schema = self.tables.write_scan(
+            name,
+            identify_scan(frame, counted=counted),
+            prepare=partial(number_repeats, write=self.tables.write_part),
+        )
+        return self.catalog.add_version(
+            name,
+            delta_version=delta_version,
+            rows=rows,
+            columns={c: str(t) for c, t in schema.items()},
+            key=[],
             author=self.user,
             message=message,
             execution_id=execution_id,

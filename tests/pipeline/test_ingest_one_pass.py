@@ -1,0 +1,225 @@
+"""The one-pass read of a large, sound CSV or TSV file gives exactly what the chunked read gives.
+
+``STREAM_BYTES`` is lowered so that small files take the one-pass path; each test then ingests
+the same file both ways and compares every column, ids and provenance included.
+"""
+
+import importlib
+from pathlib import Path
+
+import blake3
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from datawheel.ingest import ReadOptions, read_delimited
+from datawheel.pipeline import ingest
+from datawheel.store import ROW_HASH, ROW_ID, SOURCE, RowIdentity, identify_scan, number_repeats
+from datawheel.store._tables import TableStore
+from datawheel.workspace import Workspace
+
+text_reader = importlib.import_module("datawheel.ingest._text")
+
+
+@pytest.fixture
+def one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file large enough for the one-pass read."""
+    monkeypatch.setattr(text_reader, "STREAM_BYTES", 0)
+
+
+def _ingest_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: Path, options: ReadOptions | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The dataset ingested in one pass, then chunk by chunk (each with its quarantine)."""
+    frames = []
+    for name, threshold in (("one-pass", 0), ("chunked", 1 << 62)):
+        monkeypatch.setattr(text_reader, "STREAM_BYTES", threshold)
+        with Workspace.init(tmp_path / name) as ws:
+            report = ingest(ws, path, name="t", options=options)
+            parts = list((tmp_path / name / ".datawheel" / "tables" / "t").glob("*.parquet"))
+            if name == "one-pass":
+                assert len(parts) == 1, "the one-pass path writes one file"
+            frame = ws.read("t").with_columns(
+                pl.col(SOURCE).struct.field("file"), pl.col(SOURCE).struct.field("line")
+            )
+            frames.append(frame.drop(SOURCE))
+            assert report.rows == frame.height
+    return frames[0], frames[1]
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_same_rows_ids_and_lines_as_the_chunked_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [
+        f"{i},{i % 7 / 2},{'yes' if i % 3 else 'no'},2024-01-{i % 28 + 1:02d},name {i % 5}"
+        for i in range(300)
+    ]
+    path = _write(tmp_path / "t.csv", ("id,score,ok,day,name\n" + "\n".join(lines) + "\n").encode())
+    one, chunked = _ingest_both(tmp_path, monkeypatch, path)
+    assert_frame_equal(one, chunked)
+    assert one["line"].to_list() == list(range(2, 302))
+    assert one.schema["id"] == pl.Int64
+    assert one.schema["day"] == pl.Date
+
+
+def test_repeats_get_the_ids_the_chunked_read_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = ["a,1", "b,2", "a,1", "c,3", "a,1", "b,2"] * 50
+    path = _write(tmp_path / "t.csv", ("k,v\n" + "\n".join(rows) + "\n").encode())
+    one, chunked = _ingest_both(tmp_path, monkeypatch, path)
+    assert_frame_equal(one, chunked)
+    assert one[ROW_ID].n_unique() == 300
+    assert one[ROW_HASH].n_unique() == 3
+
+
+def test_tsv_without_header_utf8_crlf_and_nulls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [f"{'ham' if i % 4 else 'spam'}\tcafé {i}\t{'NA' if i % 9 == 0 else i}" for i in range(120)]
+    path = _write(tmp_path / "t.tsv", ("\r\n".join(rows) + "\r\n").encode())
+    options = ReadOptions(has_header=False, columns=("label", "text", "n"), null_values=("NA",))
+    one, chunked = _ingest_both(tmp_path, monkeypatch, path, options)
+    assert_frame_equal(one, chunked)
+    assert one["n"].null_count() == 14
+    assert one["text"][0] == "café 0"
+
+
+def test_byte_order_mark_and_last_line_without_newline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(
+        tmp_path / "t.csv", b"\xef\xbb\xbfx,y\n" + b"\n".join(b"%d,%d" % (i, i * i) for i in range(50))
+    )
+    one, chunked = _ingest_both(tmp_path, monkeypatch, path)
+    assert_frame_equal(one, chunked)
+    assert one.columns[:2] == ["x", "y"]
+    assert one.height == 50
+
+
+def test_a_value_of_the_wrong_type_is_quarantined_as_the_chunked_read_does(
+    tmp_path: Path, one_pass: None
+) -> None:
+    rows = [f"{i},x{i}" for i in range(200)] + ["oops,late"]
+    path = _write(tmp_path / "t.csv", ("n,s\n" + "\n".join(rows) + "\n").encode())
+    with Workspace.init(tmp_path / "ws") as ws:
+        report = ingest(ws, path, name="t")
+        assert (report.rows, report.quarantined) == (200, 1)
+        bad = ws.read("t.quarantine")
+        assert bad.select("line", "raw").rows() == [(202, "oops,late")]
+        assert len(list((tmp_path / "ws" / ".datawheel" / "tables" / "t").glob("*.parquet"))) == 1
+
+
+def test_a_line_too_long_and_one_too_short_are_both_quarantined(tmp_path: Path, one_pass: None) -> None:
+    # The separators add up to (width - 1) a line, so only Polars' refusal of the long line
+    # sends the file to the chunked read, which finds both.
+    rows = ["1,2,3", "4,5,6,7", "8,9", "10,11,12"]
+    path = _write(tmp_path / "t.csv", ("a,b,c\n" + "\n".join(rows) + "\n").encode())
+    reading = read_delimited(path)
+    assert reading.whole is not None  # the survey alone cannot tell
+    with Workspace.init(tmp_path / "ws") as ws:
+        report = ingest(ws, path, name="t")
+        assert (report.rows, report.quarantined) == (2, 2)
+        assert sorted(ws.read("t.quarantine")["line"].to_list()) == [3, 4]
+        assert ws.read("t")["a"].to_list() == [1, 10]
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b'a,b\n1,"x"\n', "a quote"),
+        (b"a,b\n1,e\xcc\x81\n", "text not in NFC"),
+        (b"a,b\n1,\xff\n", "bytes that are not UTF-8"),
+        (b"a,b\n1,2\n\n3,4\n", "a blank line"),
+        (b"a,b\n1,2\r3,4\n\xc3\xa9,5\n", "a lone carriage return"),
+        (b"a\n1\n2\n", "one column"),
+    ],
+)
+def test_the_survey_leaves_unsure_files_to_the_chunked_read(
+    tmp_path: Path, one_pass: None, data: bytes, why: str
+) -> None:
+    reading = read_delimited(_write(tmp_path / "t.csv", data))
+    assert reading.whole is None, why
+
+
+def test_the_survey_takes_the_files_digest(tmp_path: Path, one_pass: None) -> None:
+    data = b"a,b\n" + b"".join(b"%d,%d\n" % (i, -i) for i in range(100_000))
+    path = _write(tmp_path / "t.csv", data)
+    reading = read_delimited(path)
+    assert reading.whole is not None
+    assert reading.rows == 100_000
+    assert reading.digest == blake3.blake3(data).hexdigest()
+
+
+def test_the_digest_spans_many_blocks(
+    tmp_path: Path, one_pass: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(text_reader, "CHUNK_BYTES", 1 << 12)
+    data = "é,b\n".encode() + b"".join(b"%d,%d\n" % (i, -i) for i in range(5_000))
+    path = _write(tmp_path / "t.csv", data)
+    reading = read_delimited(path)
+    assert reading.rows == 5_000
+    assert reading.digest == blake3.blake3(data).hexdigest()
+
+
+def test_same_bytes_again_are_skipped(tmp_path: Path, one_pass: None) -> None:
+    path = _write(tmp_path / "t.csv", b"a,b\n" + b"".join(b"%d,x\n" % i for i in range(100)))
+    with Workspace.init(tmp_path / "ws") as ws:
+        first = ingest(ws, path, name="t")
+        again = ingest(ws, path, name="t")
+        assert (again.skipped, again.ref) == (True, first.ref)
+
+
+def test_progress_reaches_the_whole_file(tmp_path: Path, one_pass: None) -> None:
+    path = _write(tmp_path / "t.csv", b"a,b\n" + b"".join(b"%d,x\n" % i for i in range(20_000)))
+    seen: list[tuple[int, int]] = []
+    with Workspace.init(tmp_path / "ws") as ws:
+        ingest(ws, path, name="t", progress=lambda done, total: seen.append((done, total)))
+    size = path.stat().st_size
+    assert seen[-1] == (size, size)
+    assert all(done <= total == size for done, total in seen)
+
+
+def test_keyed_and_appended_ingests_take_the_chunked_read(tmp_path: Path, one_pass: None) -> None:
+    path = _write(tmp_path / "t.csv", b"k,v\n" + b"".join(b"%d,x\n" % i for i in range(50)))
+    more = _write(tmp_path / "u.csv", b"k,v\n" + b"".join(b"%d,y\n" % i for i in range(50, 60)))
+    with Workspace.init(tmp_path / "ws") as ws:
+        keyed = ingest(ws, path, name="keyed", key=["k"])
+        assert (
+            ws.read(keyed.ref)[ROW_ID].to_list()
+            == ws.read(keyed.ref)
+            .pipe(lambda f: RowIdentity(["k"]).apply(f.drop(ROW_ID, ROW_HASH)))[ROW_ID]
+            .to_list()
+        )
+        ingest(ws, path, name="t")
+        appended = ingest(ws, more, name="t", append=True)
+        assert appended.version.rows == 60
+        with pytest.raises(Exception, match="has a key"):
+            ws.commit_scan("keyed", pl.LazyFrame({"k": [1]}))
+
+
+def test_number_repeats_matches_row_identity(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"t": ["a", "b", "a", "a", "c", "b"], "n": [1, 2, 1, 1, 3, 2]})
+    part = tmp_path / "part.parquet"
+    identify_scan(frame.lazy()).sink_parquet(part)
+    renumbered = number_repeats(part, write=TableStore.write_part)
+    assert renumbered == 3
+    expected = RowIdentity().apply(frame)
+    assert_frame_equal(pl.read_parquet(part), expected)
+
+
+def test_without_repeats_the_file_is_left_as_it_is(tmp_path: Path) -> None:
+    part = tmp_path / "part.parquet"
+    identify_scan(pl.LazyFrame({"t": ["a", "b", "c"]})).sink_parquet(part)
+    before = part.stat().st_mtime_ns, part.read_bytes()
+    assert number_repeats(part, write=TableStore.write_part) == 0
+    assert (part.stat().st_mtime_ns, part.read_bytes()) == before
+
+
+def test_a_failed_one_pass_commit_leaves_nothing_behind(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.commit("t", pl.DataFrame({"n": [1, 2]}))
+        bad = pl.LazyFrame({"s": ["1", "x"]}).select(pl.col("s").cast(pl.Int64, strict=True).alias("n"))
+        with pytest.raises(pl.exceptions.PolarsError):
+            ws.commit_scan("t", bad)
+        assert ws.read("t")["n"].to_list() == [1, 2]
+        assert len(list((tmp_path / "ws" / ".datawheel" / "tables" / "t").glob("*.parquet"))) == 1
