@@ -66,12 +66,15 @@ def test_same_rows_ids_and_lines_as_the_chunked_read(tmp_path: Path, monkeypatch
 
 
 def test_repeats_get_the_ids_the_chunked_read_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    rows = ["a,1", "b,2", "a,1", "c,3", "a,1", "b,2"] * 50
+    monkeypatch.setattr(text_reader, "SAMPLE_BYTES", 16)  # the sampled first lines do not repeat
+    rows = [f"u{i},{i}" for i in range(20)] + ["a,1", "b,2", "a,1", "c,3", "a,1", "b,2"] * 50
     path = _write(tmp_path / "t.csv", ("k,v\n" + "\n".join(rows) + "\n").encode())
+    monkeypatch.setattr(text_reader, "STREAM_BYTES", 0)
+    assert read_delimited(path).whole is not None
     one, chunked = _ingest_both(tmp_path, monkeypatch, path)
     assert_frame_equal(one, chunked)
-    assert one[ROW_ID].n_unique() == 300
-    assert one[ROW_HASH].n_unique() == 3
+    assert one[ROW_ID].n_unique() == 320
+    assert one[ROW_HASH].n_unique() == 23
 
 
 def test_tsv_without_header_utf8_crlf_and_nulls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,7 +109,9 @@ def test_a_value_of_the_wrong_type_is_quarantined_as_the_chunked_read_does(
         assert (report.rows, report.quarantined) == (200, 1)
         bad = ws.read("t.quarantine")
         assert bad.select("line", "raw").rows() == [(202, "oops,late")]
-        assert len(list((tmp_path / "ws" / ".datawheel" / "tables" / "t").glob("*.parquet"))) == 1
+        folder = tmp_path / "ws" / ".datawheel" / "tables" / "t"
+        assert len(list(folder.glob("*.parquet"))) == 1
+        assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["_delta_log"]
 
 
 def test_a_line_too_long_and_one_too_short_are_both_quarantined(tmp_path: Path, one_pass: None) -> None:
@@ -201,18 +206,49 @@ def test_number_repeats_matches_row_identity(tmp_path: Path) -> None:
     frame = pl.DataFrame({"t": ["a", "b", "a", "a", "c", "b"], "n": [1, 2, 1, 1, 3, 2]})
     part = tmp_path / "part.parquet"
     identify_scan(frame.lazy()).sink_parquet(part)
-    renumbered = number_repeats(part, write=TableStore.write_part)
-    assert renumbered == 3
-    expected = RowIdentity().apply(frame)
-    assert_frame_equal(pl.read_parquet(part), expected)
+    assert number_repeats([part], write=TableStore.write_part) == 3
+    assert_frame_equal(pl.read_parquet(part), RowIdentity().apply(frame))
 
 
-def test_without_repeats_the_file_is_left_as_it_is(tmp_path: Path) -> None:
+def test_repeats_across_files_and_only_their_files_rewritten(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"t": ["a", "b", "c", "d", "e", "a", "f", "g", "h", "b", "a"]})
+    bounds = [(0, 3), (3, 6), (6, 8), (8, 11)]  # repeats of "a" and "b" fall in the 2nd and 4th files
+    parts = []
+    for i, (start, end) in enumerate(bounds):
+        parts.append(tmp_path / f"part-{i}.parquet")
+        identify_scan(frame.slice(start, end - start).lazy()).sink_parquet(parts[-1])
+    untouched = {p: p.read_bytes() for p in (parts[0], parts[2])}
+    assert number_repeats(parts, write=TableStore.write_part) == 3
+    assert_frame_equal(pl.concat([pl.read_parquet(p) for p in parts]), RowIdentity().apply(frame))
+    assert all(p.read_bytes() == data for p, data in untouched.items())
+
+
+def test_without_repeats_the_files_are_left_as_they_are(tmp_path: Path) -> None:
     part = tmp_path / "part.parquet"
     identify_scan(pl.LazyFrame({"t": ["a", "b", "c"]})).sink_parquet(part)
     before = part.stat().st_mtime_ns, part.read_bytes()
-    assert number_repeats(part, write=TableStore.write_part) == 0
+    assert number_repeats([part], write=TableStore.write_part) == 0
     assert (part.stat().st_mtime_ns, part.read_bytes()) == before
+
+
+def test_a_large_table_is_written_in_files_of_two_million_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importlib.import_module("datawheel.store._tables"), "_ROWS_PER_FILE", 40)
+    frame = pl.DataFrame({"t": [f"r{i % 90}" for i in range(100)]})  # repeats from row 90 on
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.commit_scan("t", frame.lazy())
+        parts = list((tmp_path / "ws" / ".datawheel" / "tables" / "t").glob("*.parquet"))
+        assert len(parts) == 3
+        assert_frame_equal(ws.read("t").drop(SOURCE, strict=False), RowIdentity().apply(frame))
+
+
+def test_repeated_first_lines_send_the_file_to_the_chunked_read(tmp_path: Path, one_pass: None) -> None:
+    unique = read_delimited(_write(tmp_path / "u.csv", b"a,b\n" + b"".join(b"%d,x\n" % i for i in range(50))))
+    repeated = read_delimited(_write(tmp_path / "r.csv", b"a,b\n" + b"1,x\n2,y\n1,x\n" * 10))
+    assert unique.whole is not None
+    assert repeated.whole is None
+    assert repeated.digest is not None  # taken all the same
 
 
 def test_a_failed_one_pass_commit_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -222,4 +258,6 @@ def test_a_failed_one_pass_commit_leaves_nothing_behind(tmp_path: Path) -> None:
         with pytest.raises(pl.exceptions.PolarsError):
             ws.commit_scan("t", bad)
         assert ws.read("t")["n"].to_list() == [1, 2]
-        assert len(list((tmp_path / "ws" / ".datawheel" / "tables" / "t").glob("*.parquet"))) == 1
+        folder = tmp_path / "ws" / ".datawheel" / "tables" / "t"
+        assert len(list(folder.glob("*.parquet"))) == 1
+        assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["_delta_log"]

@@ -247,8 +247,8 @@ def _whole(
     exactly (width - 1) separators a line, with Polars raising on a line with too many. Then
     Polars can read the file alone, on every core, and give the rows the chunked reader would.
     The survey reads the whole file, so it takes the digest on the way. No scan (None) when a
-    row is not sure; no survey and no digest when the file is not UTF-8, or trimmed, or of one
-    column.
+    row is not sure, or when the first lines already repeat one another; no survey and no
+    digest when the file is not UTF-8, or trimmed, or of one column.
     """
     width = len(dialect.columns)
     if enc not in ("utf-8", "utf-8-sig") or options.trim or width < 2:
@@ -260,7 +260,13 @@ def _whole(
     if rows is None:
         return None, 0, digest
     first_line = 2 if dialect.header else 1
-    options.types = _sample_types(_head_text(path, start), first_line, dialect, options, str(path))
+    head = _head_text(path, start)
+    options.types = _sample_types(head, first_line, dialect, options, str(path))
+    sample = head.split("\n")[:-1]
+    if len(set(sample)) < len(sample):
+        # Repeated lines in the first megabytes suggest repeats throughout: the chunked read
+        # numbers them as it goes, where the one pass would rewrite its files to number them.
+        return None, 0, digest
     scan = pl.scan_csv(
         path,
         has_header=False,

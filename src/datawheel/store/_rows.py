@@ -119,42 +119,86 @@ def identify_scan(frame: pl.LazyFrame, *, counted: Callable[[int], None] | None 
     )
 
 
-def number_repeats(part: Path, *, write: Callable[[pl.LazyFrame, Path], None]) -> int:
-    """Give the repeats of a content in the Parquet file ``part`` the ids :class:`RowIdentity` gives.
+def number_repeats(parts: Sequence[Path], *, write: Callable[[pl.LazyFrame, Path], None]) -> int:
+    """Give the repeats of a content in the Parquet files ``parts`` the ids :class:`RowIdentity` gives.
 
-    ``part`` holds rows just identified by :func:`identify_scan` (call this once on them):
-    every repeat of a content has its first occurrence's id. The n-th repeat (in file order,
-    from 1) gets the id of (content id, n) instead. Only ``_row_hash`` is read to find
-    repeats; if there are some, the file is rewritten through ``write`` (a lazy frame and the
-    path to write it to), streaming. Returns the number of rows given a new id.
+    ``parts`` (in row order) hold rows just identified by :func:`identify_scan` (call this once
+    on them): every repeat of a content has its first occurrence's id. The n-th repeat (in row
+    order, from 1) gets the id of (content id, n) instead. Only ``_row_hash`` is read to find
+    repeats; the files that hold some are rewritten through ``write`` (a lazy frame and the path
+    to write it to), streaming, each piece's repeats patched in place; the others are left as
+    they are. Returns the number of rows given a new id.
     """
-    hashes = pl.read_parquet(part, columns=[ROW_HASH])[ROW_HASH]
-    if hashes.n_unique() == len(hashes):  # far faster than is_duplicated, and the usual answer
+    hashes = [pl.read_parquet(part, columns=[ROW_HASH])[ROW_HASH] for part in parts]
+    every = pl.concat(hashes)
+    if every.n_unique() == len(every):  # far faster than looking for the repeats, and usual
         return 0
-    repeated = hashes.is_duplicated()
     place = "_place"
-    numbers = (
-        pl.DataFrame({place: np.flatnonzero(repeated.to_numpy()), "h": hashes.filter(repeated)})
-        .with_columns((pl.col(place).cum_count().over("h") - 1).alias("n"))
-        .filter(pl.col("n") > 0)
-        .drop("h")
-        .with_columns(pl.col(place).cast(pl.get_index_type()), pl.col("n").cast(pl.Int64))
-    )
+    repeats = _repeats(every, place)
+    start = 0
+    for part, rows in zip(parts, map(len, hashes), strict=True):
+        mine = repeats.filter(pl.col(place).is_between(start, start + rows - 1)).with_columns(
+            pl.col(place) - start
+        )
+        if mine.height:
+            _renumber(part, mine, place, write)
+        start += rows
+    return repeats.height
+
+
+def _repeats(hashes: pl.Series, place: str) -> pl.DataFrame:
+    """The rows (``place``) whose hash occurred before, each with its number ``n`` (from 1), in order.
+
+    By a stable sort (in Polars, on every core): equal hashes then lie together in row order,
+    and a row's number is its distance from the first of its run. Several times faster than
+    ``is_first_distinct`` and a window over the hash.
+
+    Example:
+        >>> _repeats(pl.Series([7, 3, 7, 7, 3]), "at").rows()
+        [(2, 1), (3, 2), (4, 1)]
+    """
+    ordered = hashes.to_frame("h").with_row_index(place).sort("h", maintain_order=True)
+    values = ordered["h"].to_numpy()
+    first = np.ones(len(values), dtype=bool)
+    first[1:] = values[1:] != values[:-1]
+    positions = np.arange(len(values))
+    number = positions - np.maximum.accumulate(np.where(first, positions, 0))
+    later = number > 0
+    return pl.DataFrame(
+        {place: ordered[place].to_numpy()[later], "n": number[later].astype(np.int64)},
+        schema={place: pl.get_index_type(), "n": pl.Int64},
+    ).sort(place)
+
+
+def _renumber(
+    part: Path, repeats: pl.DataFrame, place: str, write: Callable[[pl.LazyFrame, Path], None]
+) -> None:
+    """Rewrite ``part`` with new ids for the rows at ``place`` (their n-th repeat in ``n``)."""
     content = (
         pl.scan_parquet(part)
         .select(ROW_ID)
         .with_row_index(place)
-        .join(numbers.lazy(), on=place, how="inner")
+        .filter(pl.col(place).is_in(repeats[place].implode()))
         .collect()
-        .sort(place)
     )
-    fresh = content.select(place, _id128(content, [pl.col(ROW_ID), pl.col("n")]).alias("_fresh"))
+    places = repeats[place].to_numpy()
+    fresh = _id128(pl.DataFrame({"c": content[ROW_ID], "n": repeats["n"]}), [pl.col("c"), pl.col("n")])
+
+    def patch(rows: pl.Series) -> pl.Series:
+        ids, where = rows.struct.field(ROW_ID), rows.struct.field(place).to_numpy()
+        at = np.searchsorted(places, where)
+        hit = places[np.minimum(at, len(places) - 1)] == where
+        return ids.scatter(np.flatnonzero(hit), fresh.gather(at[hit])) if hit.any() else ids
+
     names = list(pl.read_parquet_schema(part))
     renumbered = (
         pl.scan_parquet(part)
         .with_row_index(place)
-        .join(fresh.lazy(), on=place, how="left", maintain_order="left")
-        .with_columns(pl.coalesce("_fresh", ROW_ID).alias(ROW_ID))
+        .with_columns(
+            pl.struct(place, ROW_ID)
+            .map_batches(patch, return_dtype=pl.String, is_elementwise=True)
+            .alias(ROW_ID)
+        )
         .select(names)
     )
     rewritten = part.with_name(f"{part.stem}-renumbered{part.suffix}")
@@ -163,7 +207,6 @@ def number_repeats(part: Path, *, write: Callable[[pl.LazyFrame, Path], None]) -
         rewritten.replace(part)
     finally:
         rewritten.unlink(missing_ok=True)
-    return fresh.height
 
 
 class RowIdentity:

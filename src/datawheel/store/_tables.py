@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -77,45 +78,73 @@ class TableStore:
         return self._find_commit(name, token)
 
     def write_scan(
-        self, name: str, frame: pl.LazyFrame, *, prepare: Callable[[Path], object] | None = None
+        self, name: str, frame: pl.LazyFrame, *, prepare: Callable[[list[Path]], object] | None = None
     ) -> tuple[int, int, pl.Schema]:
-        """Commit a lazy frame as the new snapshot of ``name``, streamed by Polars into one Parquet file.
+        """Commit a lazy frame as the new snapshot of ``name``, streamed by Polars into Parquet files.
 
         Polars runs the whole query at once on every core, reading, computing and writing a
-        piece at a time, so a table larger than memory streams through. ``prepare`` may then
-        rewrite the file (see :meth:`write_part`) before the commit. Returns the Delta version,
-        the rows and the schema. If anything fails, the file is removed and the previous version
-        stays the latest.
+        piece at a time, so a table larger than memory streams through; it starts a new file
+        every 2,000,000 rows, as :meth:`write` does. ``prepare`` may then rewrite files (see
+        :meth:`write_part`), given in row order, before the commit. Returns the Delta version,
+        the rows and the schema. If anything fails, the files are removed and the previous
+        version stays the latest.
         """
         path = self.path(name)
-        path.mkdir(parents=True, exist_ok=True)
-        target = path / f"part-{uuid.uuid4().hex}.parquet"
+        stem = f"part-{uuid.uuid4().hex}"
+        # Written in a folder of their own first: when a query fails, Polars may still be
+        # creating a file as the error reaches us, and the whole folder goes.
+        scratch = path / f"_{stem}"
+        scratch.mkdir(parents=True)
         try:
             frame = frame.cast(_storable_casts(frame.collect_schema()), strict=True)  # type: ignore[arg-type]
-            self.write_part(frame, target)
+            written = self._sink_parts(frame, scratch, stem)
             if prepare is not None:
-                prepare(target)
-            schema = pl.Schema(pl.read_parquet_schema(target))
-            rows: int = pl.scan_parquet(target).select(pl.len()).collect().item()
-            stat = target.stat()
-            action = AddAction(
-                target.name,
-                stat.st_size,
-                {},
-                int(stat.st_mtime * 1000),
-                True,
-                json.dumps({"numRecords": rows}),
-            )
+                prepare(written)
+            parts = [part.replace(path / part.name) for part in written]
+            schema = pl.Schema(pl.read_parquet_schema(parts[0]))
+            actions, rows = [], 0
+            for part in parts:
+                count: int = pl.scan_parquet(part).select(pl.len()).collect().item()
+                stat = part.stat()
+                stats = json.dumps({"numRecords": count})
+                actions.append(AddAction(part.name, stat.st_size, {}, int(stat.st_mtime * 1000), True, stats))
+                rows += count
             token = uuid.uuid4().hex
-            self._commit(name, [action], pl.DataFrame(schema=schema).to_arrow().schema, token)
+            self._commit(name, actions, pl.DataFrame(schema=schema).to_arrow().schema, token)
         except BaseException:
-            target.unlink(missing_ok=True)
+            for part in path.glob(f"{stem}*.parquet"):
+                part.unlink(missing_ok=True)
             raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         return self._find_commit(name, token), rows, schema
 
+    def _sink_parts(self, frame: pl.LazyFrame, path: Path, stem: str) -> list[Path]:
+        """Sink ``frame`` as files ``stem-00000.parquet``, ``stem-00001.parquet``… in row order.
+
+        Polars' partitioned sink is marked unstable; if this Polars lacks it, one file is
+        written instead.
+        """
+        try:
+            target: Path | pl.PartitionBy = pl.PartitionBy(
+                str(path),
+                file_path_provider=lambda part: f"{stem}-{part.index_in_partition:05d}.parquet",
+                max_rows_per_file=_ROWS_PER_FILE,
+                approximate_bytes_per_file=None,
+            )
+        except (AttributeError, TypeError):  # pragma: no cover - an older or newer Polars
+            target = path / f"{stem}-00000.parquet"
+        self.write_part(frame, target)
+        parts = sorted(path.glob(f"{stem}-*.parquet"))
+        if not parts:  # no rows: Polars wrote no file
+            empty = path / f"{stem}-00000.parquet"
+            self.write_part(frame.head(0), empty)
+            parts = [empty]
+        return parts
+
     @staticmethod
-    def write_part(frame: pl.LazyFrame, target: Path) -> None:
-        """Stream a lazy frame into one Parquet file as every part of a table is written."""
+    def write_part(frame: pl.LazyFrame, target: Path | pl.PartitionBy) -> None:
+        """Stream a lazy frame into a Parquet file (or files) as every part of a table is written."""
         frame.sink_parquet(
             target, statistics=False, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL
         )
