@@ -23,7 +23,7 @@ from datawheel.ingest._conform import RAW, conform, infer_types
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
 CHUNK_BYTES = 16 << 20
-STREAM_BYTES = 32 << 20
+STREAM_BYTES = 64 << 20
 """Files at least this large are surveyed, to be read in one streaming pass if every row is sound."""
 SAMPLE_BYTES = 1 << 20
 _PROBE_BYTES = 1 << 16
