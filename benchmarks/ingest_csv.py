@@ -16,7 +16,9 @@ drifts by 10-20% between runs):
 With ``--chunked``, a fourth side ingests the file chunk by chunk, as datawheel reads a file
 its survey cannot prove sound (quotes, repeated first lines, another encoding), for scale.
 
-    python benchmarks/ingest_csv.py [--rows 10000000] [--runs 3] [--chunked] [--keep]
+``--compression lz4`` (or ``snappy``) sets the workspace's ``[store] compression``.
+
+    python benchmarks/ingest_csv.py [--rows 10000000] [--runs 3] [--chunked] [--compression C] [--keep]
 """
 
 from __future__ import annotations
@@ -71,7 +73,11 @@ from pathlib import Path
 from datawheel import Workspace, ingest
 if sys.argv[3] == "chunked":  # every file read chunk by chunk, as files that are not sure are
     importlib.import_module("datawheel.ingest._text").STREAM_BYTES = 1 << 62
-with Workspace.init(Path(sys.argv[2])) as ws:
+with Workspace.init(Path(sys.argv[2])):
+    pass
+config = Path(sys.argv[2]) / "datawheel.toml"
+config.write_text(config.read_text().replace('# compression = "zstd"', f'compression = "{sys.argv[4]}"'))
+with Workspace.open(Path(sys.argv[2])) as ws:
     start = time.perf_counter()
     result = ingest(ws, Path(sys.argv[1]), name="big")
     seconds = time.perf_counter() - start
@@ -111,6 +117,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3, help="times each side runs, taking turns")
     parser.add_argument("--chunked", action="store_true", help="also ingest the file chunk by chunk")
+    parser.add_argument(
+        "--compression", default="zstd", help="the workspace's [store] compression (zstd, lz4, snappy…)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated file in benchmarks/results/")
     args = parser.parse_args()
     folder = Path(__file__).parent / "results" if args.keep else Path(tempfile.mkdtemp())
@@ -133,7 +142,9 @@ def main() -> None:
         for side, mode in (("datawheel ingest", "one-pass"), ("datawheel ingest, chunk by chunk", "chunked")):
             if side in results:
                 with tempfile.TemporaryDirectory() as workspace:  # the ingested copy is as large as the CSV
-                    results[side].append(run(_DATAWHEEL, str(path), str(Path(workspace) / "ws"), mode))
+                    results[side].append(
+                        run(_DATAWHEEL, str(path), str(Path(workspace) / "ws"), mode, args.compression)
+                    )
     for name, runs in results.items():
         if any(r["rows"] != args.rows or r.get("quarantined") for r in runs):
             raise SystemExit(f"rows disagree: {name} {runs}")

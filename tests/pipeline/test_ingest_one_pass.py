@@ -206,7 +206,7 @@ def test_number_repeats_matches_row_identity(tmp_path: Path) -> None:
     frame = pl.DataFrame({"t": ["a", "b", "a", "a", "c", "b"], "n": [1, 2, 1, 1, 3, 2]})
     part = tmp_path / "part.parquet"
     identify_scan(frame.lazy()).sink_parquet(part)
-    assert number_repeats([part], write=TableStore.write_part) == 3
+    assert number_repeats([part], write=TableStore(tmp_path).write_part) == 3
     assert_frame_equal(pl.read_parquet(part), RowIdentity().apply(frame))
 
 
@@ -218,7 +218,7 @@ def test_repeats_across_files_and_only_their_files_rewritten(tmp_path: Path) -> 
         parts.append(tmp_path / f"part-{i}.parquet")
         identify_scan(frame.slice(start, end - start).lazy()).sink_parquet(parts[-1])
     untouched = {p: p.read_bytes() for p in (parts[0], parts[2])}
-    assert number_repeats(parts, write=TableStore.write_part) == 3
+    assert number_repeats(parts, write=TableStore(tmp_path).write_part) == 3
     assert_frame_equal(pl.concat([pl.read_parquet(p) for p in parts]), RowIdentity().apply(frame))
     assert all(p.read_bytes() == data for p, data in untouched.items())
 
@@ -227,7 +227,7 @@ def test_without_repeats_the_files_are_left_as_they_are(tmp_path: Path) -> None:
     part = tmp_path / "part.parquet"
     identify_scan(pl.LazyFrame({"t": ["a", "b", "c"]})).sink_parquet(part)
     before = part.stat().st_mtime_ns, part.read_bytes()
-    assert number_repeats([part], write=TableStore.write_part) == 0
+    assert number_repeats([part], write=TableStore(tmp_path).write_part) == 0
     assert (part.stat().st_mtime_ns, part.read_bytes()) == before
 
 

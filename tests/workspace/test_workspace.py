@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
@@ -84,3 +85,35 @@ def test_newer_schema_refused(workspace: Workspace) -> None:
     finally:
         for k, v in old.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+
+
+@pytest.mark.parametrize(("setting", "codec"), [(None, "ZSTD"), ("lz4", "LZ4"), ("snappy", "SNAPPY")])
+def test_tables_are_compressed_as_configured(tmp_path: Path, setting: str | None, codec: str) -> None:
+    with Workspace.init(tmp_path / "ws"):
+        pass
+    if setting is not None:
+        _set_compression(tmp_path / "ws", setting)
+    with Workspace.open(tmp_path / "ws") as ws:
+        ws.commit("batches", pl.DataFrame({"n": list(range(100))}))
+        ws.commit_scan("streamed", pl.LazyFrame({"n": list(range(100))}))
+        for name in ("batches", "streamed"):
+            parts = list((tmp_path / "ws" / ".datawheel" / "tables" / name).glob("*.parquet"))
+            codecs = {pq.ParquetFile(part).metadata.row_group(0).column(0).compression for part in parts}
+            assert codecs == {codec}
+            assert ws.read(name)["n"].to_list() == list(range(100))
+
+
+def test_unknown_compression_is_refused(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws"):
+        pass
+    _set_compression(tmp_path / "ws", "brotli")
+    with pytest.raises(WorkspaceError, match=r"compression = 'brotli' is not one of zstd, lz4"):
+        load_config(tmp_path / "ws")
+
+
+def _set_compression(root: Path, value: str) -> None:
+    """Uncomment ``datawheel init``'s compression line with ``value``."""
+    config = root / CONFIG_FILE
+    text = config.read_text(encoding="utf-8")
+    assert '# compression = "zstd"' in text
+    config.write_text(text.replace('# compression = "zstd"', f'compression = "{value}"'), encoding="utf-8")

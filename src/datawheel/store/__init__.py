@@ -16,14 +16,16 @@ from datawheel.store._rows import (
     row_hash_expr,
     with_row_identity,
 )
-from datawheel.store._tables import TableStore, storable
+from datawheel.store._tables import COMPRESSIONS, Compression, TableStore, storable
 
 __all__ = [
+    "COMPRESSIONS",
     "ROW_HASH",
     "ROW_ID",
     "SOURCE",
     "BlobStore",
     "ColumnChanges",
+    "Compression",
     "DiffResult",
     "ExportFormat",
     "Ref",

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote
 
 import polars as pl
@@ -26,9 +26,9 @@ _TOKEN_KEY = "datawheel.commit"
 _MAX_ATTEMPTS = 50
 _HISTORY_WINDOW = 200
 _ROWS_PER_FILE = 2_000_000
-COMPRESSION: Literal["zstd"] = "zstd"
-COMPRESSION_LEVEL = 1
-"""How every Parquet file of a table is compressed: zstd at its fastest level."""
+Compression = Literal["zstd", "lz4", "snappy", "uncompressed"]
+COMPRESSIONS: tuple[Compression, ...] = ("zstd", "lz4", "snappy", "uncompressed")
+"""How a table's Parquet files may be compressed; zstd (at its fastest level) is the default."""
 
 
 class TableStore:
@@ -48,8 +48,9 @@ class TableStore:
         ['hi']
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, compression: Compression = "zstd") -> None:
         self.root = root
+        self.compression = compression
 
     def path(self, name: str) -> Path:
         """The folder of a dataset's Delta table."""
@@ -142,12 +143,9 @@ class TableStore:
             parts = [empty]
         return parts
 
-    @staticmethod
-    def write_part(frame: pl.LazyFrame, target: Path | pl.PartitionBy) -> None:
+    def write_part(self, frame: pl.LazyFrame, target: Path | pl.PartitionBy) -> None:
         """Stream a lazy frame into a Parquet file (or files) as every part of a table is written."""
-        frame.sink_parquet(
-            target, statistics=False, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL
-        )
+        frame.sink_parquet(target, statistics=False, **_codec(self.compression))
 
     def _write_parts(
         self, path: Path, frames: pl.DataFrame | Iterable[pl.DataFrame], written: list[Path]
@@ -170,7 +168,9 @@ class TableStore:
                 if frame.height == 0 and (actions or pending):
                     continue
                 parts = [
-                    writer.submit(_write_part, path, frame.slice(start, _ROWS_PER_FILE), written)
+                    writer.submit(
+                        _write_part, path, frame.slice(start, _ROWS_PER_FILE), written, self.compression
+                    )
                     for start in range(0, max(frame.height, 1), _ROWS_PER_FILE)
                 ]
                 actions.extend(part.result() for part in pending)  # the frame before: a failed write raises
@@ -354,13 +354,18 @@ def _storable_type(given: pl.DataType | pl.datatypes.DataTypeClass) -> pl.DataTy
     return dtype
 
 
-def _write_part(folder: Path, frame: pl.DataFrame, written: list[Path]) -> AddAction:
+def _codec(compression: Compression) -> dict[str, Any]:
+    """Polars' writer options for a compression (zstd at its fastest level)."""
+    return {"compression": compression, "compression_level": 1 if compression == "zstd" else None}
+
+
+def _write_part(
+    folder: Path, frame: pl.DataFrame, written: list[Path], compression: Compression
+) -> AddAction:
     name = f"part-{uuid.uuid4().hex}.parquet"
     target = folder / name
     written.append(target)
-    frame.write_parquet(
-        target, statistics=False, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL
-    )
+    frame.write_parquet(target, statistics=False, **_codec(compression))
     stat = target.stat()
     stats = json.dumps({"numRecords": frame.height})
     return AddAction(name, stat.st_size, {}, int(stat.st_mtime * 1000), True, stats)

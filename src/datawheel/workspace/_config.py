@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datawheel.errors import WorkspaceError
+from datawheel.store import COMPRESSIONS, Compression
 
 CONFIG_FILE = "datawheel.toml"
 STATE_DIR = ".datawheel"
@@ -22,6 +23,7 @@ class WorkspaceConfig:
     name: str
     database_url: str
     openlineage_file: Path | None
+    compression: Compression = "zstd"
 
 
 def config_text(name: str, *, database_url: str | None = None) -> str:
@@ -42,7 +44,11 @@ def config_text(name: str, *, database_url: str | None = None) -> str:
         f"{url_line}\n\n"
         "[lineage]\n"
         "# Write OpenLineage run events (one JSON object a line) for Marquez or DataHub:\n"
-        '# openlineage_file = ".datawheel/openlineage.jsonl"\n'
+        '# openlineage_file = ".datawheel/openlineage.jsonl"\n\n'
+        "[store]\n"
+        "# How the tables' Parquet files are compressed: zstd (the default, smallest), lz4 or\n"
+        "# snappy (faster to write, larger files), or uncompressed.\n"
+        '# compression = "zstd"\n'
     )
 
 
@@ -79,10 +85,17 @@ def load_config(root: Path) -> WorkspaceConfig:
     if not url:
         url = f"sqlite:///{root / STATE_DIR / 'metadata.db'}"
     ol_file = os.environ.get(OPENLINEAGE_ENV) or lineage.get("openlineage_file")
+    compression = _table(data, "store", path).get("compression", "zstd")
+    if compression not in COMPRESSIONS:
+        raise WorkspaceError(
+            f"{path}: [store] compression = {compression!r} is not one of {', '.join(COMPRESSIONS)}",
+            hint='write compression = "zstd", or remove the line',
+        )
     return WorkspaceConfig(
         name=str(workspace.get("name") or root.name),
         database_url=url,
         openlineage_file=(root / str(ol_file)) if ol_file else None,
+        compression=compression,
     )
 
 

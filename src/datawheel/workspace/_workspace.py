@@ -81,7 +81,7 @@ class Workspace:
         self.catalog = Catalog(sessions)
         self.lineage = LineageGraph(sessions)
         self.sources = SourceCatalog(sessions)
-        self.tables = TableStore(self.state / "tables")
+        self.tables = TableStore(self.state / "tables", compression=self.config.compression)
         self.blobs = BlobStore(self.state / "blobs")
         self.user = current_user()
         self._openlineage: OpenLineageEmitter | None = None
