@@ -5,13 +5,16 @@ the same file both ways and compares every column, ids and provenance included.
 """
 
 import importlib
+import re
 from pathlib import Path
+from typing import Any
 
 import blake3
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from datawheel.errors import IngestError
 from datawheel.ingest import ReadOptions, read_delimited
 from datawheel.pipeline import ingest
 from datawheel.store import ROW_HASH, ROW_ID, SOURCE, RowIdentity, identify_scan, number_repeats
@@ -36,9 +39,10 @@ def _ingest_both(
         monkeypatch.setattr(text_reader, "STREAM_BYTES", threshold)
         with Workspace.init(tmp_path / name) as ws:
             report = ingest(ws, path, name="t", options=options)
-            parts = list((tmp_path / name / ".datawheel" / "tables" / "t").glob("*.parquet"))
-            if name == "one-pass":
-                assert len(parts) == 1, "the one-pass path writes one file"
+            parts = [p.name for p in (tmp_path / name / ".datawheel" / "tables" / "t").glob("*.parquet")]
+            if name == "one-pass":  # its files are numbered; the chunked read's are not
+                assert len(parts) == 1
+                assert re.fullmatch(r"part-[0-9a-f]{32}-00000\.parquet", parts[0]), parts
             frame = ws.read("t").with_columns(
                 pl.col(SOURCE).struct.field("file"), pl.col(SOURCE).struct.field("line")
             )
@@ -136,6 +140,7 @@ def test_a_line_too_long_and_one_too_short_are_both_quarantined(tmp_path: Path, 
         (b"a,b\n1,\xff\n", "bytes that are not UTF-8"),
         (b"a,b\n1,2\n\n3,4\n", "a blank line"),
         (b"a,b\n1,2\r3,4\n\xc3\xa9,5\n", "a lone carriage return"),
+        (b"a,b\r\n1,x\ry\r\n2,z\r\n", "a lone carriage return among CRLF line ends"),
         (b"a\n1\n2\n", "one column"),
     ],
 )
@@ -261,3 +266,31 @@ def test_a_failed_one_pass_commit_leaves_nothing_behind(tmp_path: Path) -> None:
         folder = tmp_path / "ws" / ".datawheel" / "tables" / "t"
         assert len(list(folder.glob("*.parquet"))) == 1
         assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["_delta_log"]
+
+
+def test_a_file_that_changes_between_survey_and_read_is_an_error(
+    tmp_path: Path, one_pass: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path / "t.csv", b"a,b\n" + b"".join(b"%d,x\n" % i for i in range(100)))
+    survey = text_reader._whole
+
+    def then_appended(*args: Any) -> Any:
+        surveyed = survey(*args)
+        with path.open("ab") as more:
+            more.write(b"100,x\n101,x\n")
+        return surveyed
+
+    monkeypatch.setattr(text_reader, "_whole", then_appended)
+    with Workspace.init(tmp_path / "ws") as ws:
+        with pytest.raises(
+            IngestError, match=r"t\.csv changed while it was read: 100 rows when surveyed, 102"
+        ):
+            ingest(ws, path, name="t")
+        assert not any(d.name == "t" for d in ws.datasets())
+
+
+def test_data_columns_named_a_and_b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path / "t.csv", b"a,b\n" + b"".join(b"%d,%d\n" % (i, i * 3) for i in range(100)))
+    one, chunked = _ingest_both(tmp_path, monkeypatch, path)
+    assert_frame_equal(one, chunked)
+    assert one["b"].to_list() == [i * 3 for i in range(100)]

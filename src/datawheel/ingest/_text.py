@@ -309,7 +309,10 @@ def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> int | None
                 continue
             if offset - size < start:
                 data = data[start - (offset - size) :]
-            if quote is not None and quote in data:
+            # A quote, or a carriage return not before a newline: left to the chunked read.
+            if (quote is not None and quote in data) or (
+                b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
+            ):
                 sound = False
                 continue
             if not data.isascii():
@@ -318,8 +321,9 @@ def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> int | None
                 except UnicodeDecodeError:
                     sound = False
                     continue
-                # A combining mark may follow its letter across blocks; a lone CR is not a newline.
-                sound = b"\r" not in data and unicodedata.is_normalized("NFC", tail + text)
+                sound = unicodedata.is_normalized(
+                    "NFC", tail + text
+                )  # a mark may follow its letter across blocks
                 tail = text[-1:]
             else:
                 tail = ""

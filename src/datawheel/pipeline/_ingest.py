@@ -33,7 +33,7 @@ from datawheel.lineage import ArtifactInfo, VersionInfo, now
 from datawheel.pipeline._fingerprint import code_fingerprint
 from datawheel.pipeline._record import StepRun, run_step
 from datawheel.pipeline._replay import replayable, without_call
-from datawheel.store import ROW_HASH, ROW_ID, SOURCE
+from datawheel.store import ROW_HASH, ROW_ID, SOURCE, RowCountError
 from datawheel.workspace import Workspace
 
 QUARANTINE_SUFFIX = ".quarantine"
@@ -292,10 +292,20 @@ def _commit_whole(
 
     try:
         version = run.commit_scan(
-            name, _provenance(reading.whole, stamp, where), message=message, counted=counted
+            name,
+            _provenance(reading.whole, stamp, where),
+            message=message,
+            counted=counted,
+            rows=reading.rows,
         )
     except pl.exceptions.PolarsError:
         return None
+    except RowCountError as exc:
+        raise IngestError(
+            f"{where} changed while it was read: "
+            f"{exc.expected:,} rows when surveyed, {exc.written:,} when read",
+            hint="ingest it again once nothing writes to it",
+        ) from exc
     tally.rows_read = tally.committed = version.rows
     if progress is not None:
         progress(total, total)

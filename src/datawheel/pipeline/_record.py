@@ -59,13 +59,14 @@ class StepRun:
         *,
         message: str = "",
         counted: Callable[[int], None] | None = None,
+        rows: int | None = None,
     ) -> VersionInfo:
         """Commit new rows from a lazy frame, in one streaming pass, as this execution's output.
 
         See :meth:`Workspace.commit_scan`.
         """
         info = self.workspace.commit_scan(
-            name, frame, message=message, execution_id=self.execution.id, counted=counted
+            name, frame, message=message, execution_id=self.execution.id, counted=counted, rows=rows
         )
         self.outputs.append(info)
         return info

@@ -16,7 +16,7 @@ from datawheel.store._rows import (
     row_hash_expr,
     with_row_identity,
 )
-from datawheel.store._tables import COMPRESSIONS, Compression, TableStore, storable
+from datawheel.store._tables import COMPRESSIONS, Compression, RowCountError, TableStore, storable
 
 __all__ = [
     "COMPRESSIONS",
@@ -29,6 +29,7 @@ __all__ = [
     "DiffResult",
     "ExportFormat",
     "Ref",
+    "RowCountError",
     "RowIdentity",
     "TableStore",
     "check_dataset_name",

@@ -27,6 +27,7 @@ from datawheel.errors import StoreError
 ROW_ID = "_row_id"
 ROW_HASH = "_row_hash"
 SOURCE = "_source"
+_FIRST_HALF = "_id_first_half"
 _SECOND_HALF = "_id_second_half"
 _ENCODED = "_encoded"
 
@@ -97,23 +98,28 @@ def identify_scan(frame: pl.LazyFrame, *, counted: Callable[[int], None] | None 
             "the table has no data columns",
             hint="commit a table with at least one column whose name does not start with '_'",
         )
-    others = [
-        c for c in frame.collect_schema().names() if is_system_column(c) and c not in (ROW_ID, ROW_HASH)
-    ]
+    working = (ROW_ID, ROW_HASH, _ENCODED, _FIRST_HALF, _SECOND_HALF)
+    others = [c for c in frame.collect_schema().names() if is_system_column(c) and c not in working]
     halves = plh.col(_ENCODED)
 
     def pack(pairs: pl.Series) -> pl.Series:
         if counted is not None:
             counted(len(pairs))
-        return _pack(pairs.struct.field("a"), pairs.struct.field("b"))
+        return _pack(pairs.struct.field(_FIRST_HALF), pairs.struct.field(_SECOND_HALF))
 
+    # The working columns' names start with "_", as no data column's does.
     return (
         frame.with_columns(_encoded([pl.col(c) for c in columns]).alias(_ENCODED))
-        .with_columns(halves.nchash.xxh3_64(seed=0).alias("a"), halves.nchash.xxh3_64(seed=1).alias("b"))
+        .with_columns(
+            halves.nchash.xxh3_64(seed=0).alias(_FIRST_HALF),
+            halves.nchash.xxh3_64(seed=1).alias(_SECOND_HALF),
+        )
         .select(
             *columns,
-            pl.struct("a", "b").map_batches(pack, return_dtype=pl.String, is_elementwise=True).alias(ROW_ID),
-            pl.col("a").reinterpret(signed=True).alias(ROW_HASH),
+            pl.struct(_FIRST_HALF, _SECOND_HALF)
+            .map_batches(pack, return_dtype=pl.String, is_elementwise=True)
+            .alias(ROW_ID),
+            pl.col(_FIRST_HALF).reinterpret(signed=True).alias(ROW_HASH),
             *others,
         )
     )

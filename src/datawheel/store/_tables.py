@@ -22,6 +22,18 @@ from deltalake.transaction import AddAction, RemoveAction, create_table_with_add
 
 from datawheel.errors import StoreError
 
+
+class RowCountError(StoreError):
+    """A streamed table did not have the rows it was expected to have."""
+
+    def __init__(self, name: str, *, written: int, expected: int) -> None:
+        super().__init__(
+            f"dataset '{name}': the query gave {written:,} rows where {expected:,} were expected",
+            hint="the source changed while it was read: read it again",
+        )
+        self.written, self.expected = written, expected
+
+
 _TOKEN_KEY = "datawheel.commit"
 _MAX_ATTEMPTS = 50
 _HISTORY_WINDOW = 200
@@ -79,7 +91,12 @@ class TableStore:
         return self._find_commit(name, token)
 
     def write_scan(
-        self, name: str, frame: pl.LazyFrame, *, prepare: Callable[[list[Path]], object] | None = None
+        self,
+        name: str,
+        frame: pl.LazyFrame,
+        *,
+        prepare: Callable[[list[Path]], object] | None = None,
+        rows: int | None = None,
     ) -> tuple[int, int, pl.Schema]:
         """Commit a lazy frame as the new snapshot of ``name``, streamed by Polars into Parquet files.
 
@@ -87,8 +104,9 @@ class TableStore:
         piece at a time, so a table larger than memory streams through; it starts a new file
         every 2,000,000 rows, as :meth:`write` does. ``prepare`` may then rewrite files (see
         :meth:`write_part`), given in row order, before the commit. Returns the Delta version,
-        the rows and the schema. If anything fails, the files are removed and the previous
-        version stays the latest.
+        the rows and the schema. ``rows``, when given, is how many rows the query must give;
+        other than that is an error (:class:`RowCountError`). If anything fails, the files are
+        removed and the previous version stays the latest.
         """
         path = self.path(name)
         stem = f"part-{uuid.uuid4().hex}"
@@ -103,13 +121,15 @@ class TableStore:
                 prepare(written)
             parts = [part.replace(path / part.name) for part in written]
             schema = pl.Schema(pl.read_parquet_schema(parts[0]))
-            actions, rows = [], 0
+            actions, total = [], 0
             for part in parts:
                 count: int = pl.scan_parquet(part).select(pl.len()).collect().item()
                 stat = part.stat()
                 stats = json.dumps({"numRecords": count})
                 actions.append(AddAction(part.name, stat.st_size, {}, int(stat.st_mtime * 1000), True, stats))
-                rows += count
+                total += count
+            if rows is not None and total != rows:
+                raise RowCountError(name, written=total, expected=rows)
             token = uuid.uuid4().hex
             self._commit(name, actions, pl.DataFrame(schema=schema).to_arrow().schema, token)
         except BaseException:
@@ -118,7 +138,7 @@ class TableStore:
             raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        return self._find_commit(name, token), rows, schema
+        return self._find_commit(name, token), total, schema
 
     def _sink_parts(self, frame: pl.LazyFrame, path: Path, stem: str) -> list[Path]:
         """Sink ``frame`` as files ``stem-00000.parquet``, ``stem-00001.parquet``… in row order.

@@ -183,6 +183,7 @@ class Workspace:
         message: str = "",
         execution_id: int | None = None,
         counted: Callable[[int], None] | None = None,
+        rows: int | None = None,
     ) -> VersionInfo:
         """Commit a lazy frame of new rows as the next version of ``name``, in one streaming pass.
 
@@ -190,7 +191,8 @@ class Workspace:
         identifies and writes the rows at once on every core, then repeats of a content are
         numbered, giving the ids :meth:`commit` gives the same rows. ``counted`` is called with
         the rows identified so far, piece by piece, for progress. Errors in the data (a value
-        that does not parse, say) are raised as Polars raises them, and nothing is committed.
+        that does not parse, say) are raised as Polars raises them, and nothing is committed;
+        so is a count of rows other than ``rows``, when given (``RowCountError``).
         """
         check_dataset_name(name)
         if self.catalog.dataset_key(name):
@@ -202,6 +204,7 @@ class Workspace:
             name,
             identify_scan(frame, counted=counted),
             prepare=partial(number_repeats, write=self.tables.write_part),
+            rows=rows,
         )
         return self.catalog.add_version(
             name,
