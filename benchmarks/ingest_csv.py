@@ -16,9 +16,12 @@ drifts by 10-20% between runs):
 With ``--chunked``, a fourth side ingests the file chunk by chunk, as datawheel reads a file
 its survey cannot prove sound (quotes, repeated first lines, another encoding), for scale.
 
-``--compression lz4`` (or ``snappy``) sets the workspace's ``[store] compression``.
+``--compression lz4`` (or ``snappy``) sets the workspace's ``[store] compression``;
+``--repeats 0.1`` makes the last tenth of the rows repeat the first tenth, which datawheel gives
+ids of their own (the n-th repeat of a content).
 
-    python benchmarks/ingest_csv.py [--rows 10000000] [--runs 3] [--chunked] [--compression C] [--keep]
+    python benchmarks/ingest_csv.py [--rows 10000000] [--runs 3] [--chunked] [--compression C]
+                                    [--repeats F] [--keep]
 """
 
 from __future__ import annotations
@@ -86,12 +89,15 @@ report(seconds, rows=result.rows, quarantined=result.quarantined)
 )
 
 
-def generate(path: Path, rows: int) -> None:
-    """Ten columns: integers, floats, booleans, dates, categories and free text."""
-    step = 1_000_000
+def generate(path: Path, rows: int, *, repeats: float = 0.0) -> None:
+    """Ten columns: integers, floats, booleans, dates, categories and free text.
+
+    With ``repeats`` (a share of the rows), the last rows repeat the first ones, row for row.
+    """
+    step, distinct = 1_000_000, rows - int(rows * repeats)
     with path.open("wb") as out:
         for start in range(0, rows, step):
-            ids = pl.int_range(start, min(start + step, rows), eager=True).alias("id")
+            ids = (pl.int_range(start, min(start + step, rows), eager=True) % distinct).alias("id")
             frame = pl.DataFrame(ids).with_columns(
                 (pl.col("id") * 7919 % 100_000).alias("user"),
                 (pl.col("id") % 997 / 10).alias("amount"),
@@ -118,15 +124,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="times each side runs, taking turns")
     parser.add_argument("--chunked", action="store_true", help="also ingest the file chunk by chunk")
     parser.add_argument(
+        "--repeats", type=float, default=0.0, help="share of rows, at the end, that repeat earlier rows"
+    )
+    parser.add_argument(
         "--compression", default="zstd", help="the workspace's [store] compression (zstd, lz4, snappy…)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated file in benchmarks/results/")
     args = parser.parse_args()
     folder = Path(__file__).parent / "results" if args.keep else Path(tempfile.mkdtemp())
     folder.mkdir(exist_ok=True)
-    path = folder / f"ingest_{args.rows}.csv"
+    path = folder / f"ingest_{args.rows}_{args.repeats}.csv"
     if not path.exists():
-        generate(path, args.rows)
+        generate(path, args.rows, repeats=args.repeats)
     size_mb = path.stat().st_size / 1e6
     results: dict[str, list[dict[str, float]]] = {
         "polars.read_csv (into memory)": [],
@@ -148,7 +157,8 @@ def main() -> None:
     for name, runs in results.items():
         if any(r["rows"] != args.rows or r.get("quarantined") for r in runs):
             raise SystemExit(f"rows disagree: {name} {runs}")
-    print(f"{args.rows:,} rows x 10 columns, {size_mb:,.0f} MB of CSV, {args.runs} runs of each side\n")
+    repeated = f", the last {args.repeats:.0%} repeating the first rows" if args.repeats else ""
+    print(f"{args.rows:,} rows x 10 columns{repeated}, {size_mb:,.0f} MB of CSV, {args.runs} runs a side\n")
     median = {name: statistics.median(r["seconds"] for r in runs) for name, runs in results.items()}
     print_table(
         ["", "median s", "best s", "rows/s (median)", "CPU s (median)", "peak memory"],
