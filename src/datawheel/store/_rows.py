@@ -156,8 +156,8 @@ def _repeats(hashes: pl.Series, place: str) -> pl.DataFrame:
     """The rows (``place``) whose hash occurred before, each with its number ``n`` (from 1), in order.
 
     By a stable sort (in Polars, on every core): equal hashes then lie together in row order,
-    and a row's number is its distance from the first of its run. Several times faster than
-    ``is_first_distinct`` and a window over the hash.
+    and a row's number is its distance from the first of its run. More than twice as fast as
+    ``is_first_distinct`` and a window over the hash, on 10,000,000 rows.
 
     Example:
         >>> _repeats(pl.Series([7, 3, 7, 7, 3]), "at").rows()
@@ -187,8 +187,9 @@ def _renumber(
         .filter(pl.col(place).is_in(repeats[place].implode()))
         .collect()
     )
-    places = repeats[place].to_numpy()
-    fresh = _id128(pl.DataFrame({"c": content[ROW_ID], "n": repeats["n"]}), [pl.col("c"), pl.col("n")])
+    pairs = repeats.join(content, on=place, how="left", maintain_order="left")
+    places = pairs[place].to_numpy()
+    fresh = _id128(pairs, [pl.col(ROW_ID), pl.col("n")])
 
     def patch(rows: pl.Series) -> pl.Series:
         ids, where = rows.struct.field(ROW_ID), rows.struct.field(place).to_numpy()
