@@ -74,7 +74,7 @@ def test_repeats_get_the_ids_the_chunked_read_gives(tmp_path: Path, monkeypatch:
     rows = [f"u{i},{i}" for i in range(20)] + ["a,1", "b,2", "a,1", "c,3", "a,1", "b,2"] * 50
     path = _write(tmp_path / "t.csv", ("k,v\n" + "\n".join(rows) + "\n").encode())
     monkeypatch.setattr(text_reader, "STREAM_BYTES", 0)
-    assert read_delimited(path).whole is not None
+    assert read_delimited(path, whole=True).whole is not None
     one, chunked = _ingest_both(tmp_path, monkeypatch, path)
     assert_frame_equal(one, chunked)
     assert one[ROW_ID].n_unique() == 320
@@ -123,7 +123,7 @@ def test_a_line_too_long_and_one_too_short_are_both_quarantined(tmp_path: Path, 
     # sends the file to the chunked read, which finds both.
     rows = ["1,2,3", "4,5,6,7", "8,9", "10,11,12"]
     path = _write(tmp_path / "t.csv", ("a,b,c\n" + "\n".join(rows) + "\n").encode())
-    reading = read_delimited(path)
+    reading = read_delimited(path, whole=True)
     assert reading.whole is not None  # the survey alone cannot tell
     with Workspace.init(tmp_path / "ws") as ws:
         report = ingest(ws, path, name="t")
@@ -147,14 +147,14 @@ def test_a_line_too_long_and_one_too_short_are_both_quarantined(tmp_path: Path, 
 def test_the_survey_leaves_unsure_files_to_the_chunked_read(
     tmp_path: Path, one_pass: None, data: bytes, why: str
 ) -> None:
-    reading = read_delimited(_write(tmp_path / "t.csv", data))
+    reading = read_delimited(_write(tmp_path / "t.csv", data), whole=True)
     assert reading.whole is None, why
 
 
 def test_the_survey_takes_the_files_digest(tmp_path: Path, one_pass: None) -> None:
     data = b"a,b\n" + b"".join(b"%d,%d\n" % (i, -i) for i in range(100_000))
     path = _write(tmp_path / "t.csv", data)
-    reading = read_delimited(path)
+    reading = read_delimited(path, whole=True)
     assert reading.whole is not None
     assert reading.rows == 100_000
     assert reading.digest == blake3.blake3(data).hexdigest()
@@ -166,7 +166,7 @@ def test_the_digest_spans_many_blocks(
     monkeypatch.setattr(text_reader, "CHUNK_BYTES", 1 << 12)
     data = "é,b\n".encode() + b"".join(b"%d,%d\n" % (i, -i) for i in range(5_000))
     path = _write(tmp_path / "t.csv", data)
-    reading = read_delimited(path)
+    reading = read_delimited(path, whole=True)
     assert reading.rows == 5_000
     assert reading.digest == blake3.blake3(data).hexdigest()
 
@@ -249,8 +249,10 @@ def test_a_large_table_is_written_in_files_of_two_million_rows(
 
 
 def test_repeated_first_lines_send_the_file_to_the_chunked_read(tmp_path: Path, one_pass: None) -> None:
-    unique = read_delimited(_write(tmp_path / "u.csv", b"a,b\n" + b"".join(b"%d,x\n" % i for i in range(50))))
-    repeated = read_delimited(_write(tmp_path / "r.csv", b"a,b\n" + b"1,x\n2,y\n1,x\n" * 10))
+    unique = read_delimited(
+        _write(tmp_path / "u.csv", b"a,b\n" + b"".join(b"%d,x\n" % i for i in range(50))), whole=True
+    )
+    repeated = read_delimited(_write(tmp_path / "r.csv", b"a,b\n" + b"1,x\n2,y\n1,x\n" * 10), whole=True)
     assert unique.whole is not None
     assert repeated.whole is None
     assert repeated.digest is not None  # taken all the same
@@ -294,3 +296,10 @@ def test_data_columns_named_a_and_b(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     one, chunked = _ingest_both(tmp_path, monkeypatch, path)
     assert_frame_equal(one, chunked)
     assert one["b"].to_list() == [i * 3 for i in range(100)]
+
+
+def test_no_survey_unless_asked(tmp_path: Path, one_pass: None) -> None:
+    path = _write(tmp_path / "t.csv", b"a,b\n" + b"".join(b"%d,x\n" % i for i in range(50)))
+    reading = read_delimited(path)  # a reader of rows only (read_frame, say) pays for no survey
+    assert (reading.whole, reading.digest) == (None, None)
+    assert read_delimited(path, whole=True).whole is not None

@@ -97,8 +97,12 @@ def open_source(
     format: SourceFormat | None = None,
     options: ReadOptions | None = None,
     put_blob: Callable[[Path], str] | None = None,
+    whole: bool = False,
 ) -> Reading:
     r"""Open any source datawheel reads: CSV, TSV, JSON, JSON Lines, Parquet, Excel, SQL, folders.
+
+    ``whole`` asks a reader that can to offer the rows as one lazy scan too, when it can prove
+    them sound beforehand (see :func:`read_delimited`).
 
     Example:
         >>> import tempfile
@@ -129,6 +133,7 @@ def open_source(
             null_values=opts.null_values,
             trim=opts.trim,
             schema=opts.schema,
+            whole=whole,
         )
     if kind == "jsonl":
         return _renamed(read_jsonl(path, encoding=opts.encoding, schema=opts.schema), opts.columns)

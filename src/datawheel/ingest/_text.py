@@ -60,6 +60,7 @@ def read_delimited(
     schema: Mapping[str, pl.DataType] | None = None,
     infer_rows: int = 10_000,
     chunk_bytes: int = CHUNK_BYTES,
+    whole: bool = False,
 ) -> Reading:
     r"""Open a CSV or TSV file for reading in chunks; nothing is read until the batches are.
 
@@ -71,7 +72,9 @@ def read_delimited(
     bytes that do not decode, or a value that does not fit its column's type goes to the
     quarantine with its line number, raw text and reason; blank lines are skipped. The file is
     read in chunks of ``chunk_bytes``, the next one read and parsed in a background thread
-    while the caller works on the current one.
+    while the caller works on the current one. With ``whole``, a file of ``STREAM_BYTES`` or
+    more is surveyed at once (one read, which also takes its digest) and, if every row is sure
+    to be sound, offered as one lazy scan too (``Reading.whole``).
 
     Example:
         >>> import tempfile
@@ -100,7 +103,9 @@ def read_delimited(
     options = _Options(
         null_values=tuple(null_values), trim=trim, declared=dict(schema or {}), infer_rows=infer_rows
     )
-    whole, rows, digest = _whole(path, enc, dialect, options) if size >= STREAM_BYTES else (None, 0, None)
+    scan, rows, digest = (
+        _whole(path, enc, dialect, options) if whole and size >= STREAM_BYTES else (None, 0, None)
+    )
     batches = read_ahead(_batches(path, enc, dialect, options, chunk_bytes))
     return Reading(
         format=format,
@@ -108,7 +113,7 @@ def read_delimited(
         batches=batches,
         encoding=enc,
         total_bytes=size,
-        whole=whole,
+        whole=scan,
         rows=rows,
         digest=digest,
     )

@@ -204,6 +204,7 @@ def _open(
         format=kind,
         options=opts,
         put_blob=workspace.blobs.put_file,
+        whole=True,
     )
 
 
