@@ -10,11 +10,12 @@ import polars as pl
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat
+from datawheel.ingest._dialect import QuoteChar
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
 from datawheel.ingest._json import read_json, read_jsonl, read_parquet
 from datawheel.ingest._sql import read_sql
-from datawheel.ingest._text import QuoteChar, read_delimited
+from datawheel.ingest._text import read_delimited
 
 _SUFFIXES: dict[str, SourceFormat] = {
     ".csv": "csv",

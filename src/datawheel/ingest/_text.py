@@ -20,6 +20,7 @@ import polars as pl
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame, read_ahead
 from datawheel.ingest._conform import RAW, conform, infer_types
+from datawheel.ingest._dialect import Dialect, QuoteChar, dialect_of
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
 CHUNK_BYTES = 16 << 20
@@ -29,21 +30,6 @@ SAMPLE_BYTES = 1 << 20
 _PROBE_BYTES = 1 << 16
 _COUNT_BLOCK = 1 << 18
 _ABSENT = ("\x1f", "\x1e", "\x1d", "\x1c", "\x07")
-_SEPARATORS = (",", ";", "\t", "|")
-_NAME_LIKE = re.compile(r"^[^\W\d][\w .\-]*$")
-_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
-
-QuoteChar = str | None | Literal["auto"]
-
-
-@dataclass
-class Dialect:
-    """How a delimited file is written: separator, quoting, header, column names."""
-
-    separator: str
-    quote: str | None
-    header: bool
-    columns: list[str]
 
 
 def read_delimited(
@@ -91,7 +77,7 @@ def read_delimited(
         sample = handle.read(SAMPLE_BYTES)
     enc = detect_encoding(sample) if encoding == "auto" else codec_name(encoding)
     text = _decode_sample(sample, enc, final=len(sample) == size)
-    dialect = _dialect(
+    dialect = dialect_of(
         text,
         format=format,
         separator=separator,
@@ -136,107 +122,6 @@ def _decode_sample(sample: bytes, enc: str, *, final: bool) -> str:
         raise IngestError(
             f"cannot decode the file as {enc}: {exc}", hint="pass the right --encoding"
         ) from exc
-
-
-# -- dialect ---------------------------------------------------------------------------------
-
-
-def _dialect(
-    text: str,
-    *,
-    format: str,
-    separator: str | None,
-    has_header: bool | None,
-    columns: Sequence[str] | None,
-    quote_char: QuoteChar,
-    path: Path,
-) -> Dialect:
-    # A lone carriage return is text inside a field here, but Python's csv reader would take
-    # it for a newline and fail: it is left out of the lines that show the dialect.
-    lines = [line.replace("\r", "") for line in text.split("\n")[:200] if line.strip()]
-    if not lines:
-        raise IngestError(f"{path} has no lines of data", hint="check the file")
-    sep = separator or ("\t" if format == "tsv" else _sniff_separator(lines))
-    if len(sep) != 1:
-        raise IngestError(
-            f"separator {sep!r} is not one character", hint="pass --separator with one character"
-        )
-    quote = (None if format == "tsv" else '"') if quote_char == "auto" else quote_char
-    rows = list(
-        csv.reader(
-            lines,
-            delimiter=sep,
-            quotechar=quote or '"',
-            quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
-        )
-    )
-    header = _looks_like_header(rows) if has_header is None else has_header
-    if columns is not None:
-        names = list(columns)
-    elif header:
-        names = rows[0]
-    else:
-        names = [f"column_{i + 1}" for i in range(len(rows[0]))]
-    return Dialect(sep, quote, header, _clean_names(names))
-
-
-def _sniff_separator(lines: list[str]) -> str:
-    """The candidate that splits the most lines into the same number (more than one) of fields.
-
-    Example:
-        >>> _sniff_separator(["a;b;c", "1;2,5;3", "4;5;6"])
-        ';'
-    """
-    best, best_score = ",", (0, 0)
-    for sep in _SEPARATORS:
-        counts = [line.count(sep) for line in lines[:100]]
-        common = max(set(counts), key=counts.count)
-        score = (counts.count(common), common) if common else (0, 0)
-        if score > best_score:
-            best, best_score = sep, score
-    return best
-
-
-def _looks_like_header(rows: list[list[str]]) -> bool:
-    """Whether the first row names the columns rather than holding data.
-
-    Its cells must be distinct, non-empty and not numbers (a lone line must moreover look like
-    names: a letter first, then letters, digits, spaces, '.', '-' or '_'). Then it is a header if some column
-    below holds typed values (numbers, booleans, dates) that its first cell is not, or else if
-    none of its cells recurs in its column below.
-    """
-    first, rest = rows[0], rows[1:]
-    if any(not c.strip() or _NUMBER.match(c) for c in first) or len(set(first)) < len(first):
-        return False
-    if not rest:  # a lone line of names is taken for the header of an empty table
-        return all(_NAME_LIKE.match(c.strip()) for c in first)
-    for i, cell in enumerate(first):
-        below = [r[i] for r in rest if len(r) > i and r[i].strip()]
-        if below and _typed(below) and not _typed([cell]):
-            return True
-    return not any(any(len(r) > i and r[i] == cell for r in rest) for i, cell in enumerate(first))
-
-
-def _typed(values: list[str]) -> bool:
-    column = pl.DataFrame({"v": values})
-    return infer_types(column)["v"] != pl.String
-
-
-def _clean_names(names: Sequence[str]) -> list[str]:
-    """Names datawheel can keep: stripped, never starting with '_' (reserved), never repeated.
-
-    Example:
-        >>> _clean_names([" _id", "name", "name", ""])
-        ['id', 'name', 'name_2', 'column_4']
-    """
-    out: list[str] = []
-    for i, raw in enumerate(names):
-        name = raw.strip().lstrip("_") or f"column_{i + 1}"
-        base, n = name, 2
-        while name in out:
-            name, n = f"{base}_{n}", n + 1
-        out.append(name)
-    return out
 
 
 # -- one pass ----------------------------------------------------------------------------

@@ -1,0 +1,135 @@
+"""How a delimited file is written: separator, quoting, header and column names, from a sample."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from datawheel.errors import IngestError
+from datawheel.ingest._conform import infer_types
+
+_SEPARATORS = (",", ";", "\t", "|")
+_NAME_LIKE = re.compile(r"^[^\W\d][\w .\-]*$")
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+QuoteChar = str | None | Literal["auto"]
+
+
+@dataclass
+class Dialect:
+    """How a delimited file is written: separator, quoting, header, column names."""
+
+    separator: str
+    quote: str | None
+    header: bool
+    columns: list[str]
+
+
+def dialect_of(
+    text: str,
+    *,
+    format: str,
+    separator: str | None,
+    has_header: bool | None,
+    columns: Sequence[str] | None,
+    quote_char: QuoteChar,
+    path: Path,
+) -> Dialect:
+    """The dialect of a file from the text of its first lines; what is given is taken as given.
+
+    The separator is sniffed (``,`` ``;`` tab ``|``) unless given; TSV has no quoting, CSV
+    quotes with ``"``; the header is guessed (:func:`_looks_like_header`) unless given; column
+    names come from ``columns``, the header, or are numbered.
+    """
+    # A lone carriage return is text inside a field here, but Python's csv reader would take
+    # it for a newline and fail: it is left out of the lines that show the dialect.
+    lines = [line.replace("\r", "") for line in text.split("\n")[:200] if line.strip()]
+    if not lines:
+        raise IngestError(f"{path} has no lines of data", hint="check the file")
+    sep = separator or ("\t" if format == "tsv" else _sniff_separator(lines))
+    if len(sep) != 1:
+        raise IngestError(
+            f"separator {sep!r} is not one character", hint="pass --separator with one character"
+        )
+    quote = (None if format == "tsv" else '"') if quote_char == "auto" else quote_char
+    rows = list(
+        csv.reader(
+            lines,
+            delimiter=sep,
+            quotechar=quote or '"',
+            quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+        )
+    )
+    header = _looks_like_header(rows) if has_header is None else has_header
+    if columns is not None:
+        names = list(columns)
+    elif header:
+        names = rows[0]
+    else:
+        names = [f"column_{i + 1}" for i in range(len(rows[0]))]
+    return Dialect(sep, quote, header, _clean_names(names))
+
+
+def _sniff_separator(lines: list[str]) -> str:
+    """The candidate that splits the most lines into the same number (more than one) of fields.
+
+    Example:
+        >>> _sniff_separator(["a;b;c", "1;2,5;3", "4;5;6"])
+        ';'
+    """
+    best, best_score = ",", (0, 0)
+    for sep in _SEPARATORS:
+        counts = [line.count(sep) for line in lines[:100]]
+        common = max(set(counts), key=counts.count)
+        score = (counts.count(common), common) if common else (0, 0)
+        if score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+def _looks_like_header(rows: list[list[str]]) -> bool:
+    """Whether the first row names the columns rather than holding data.
+
+    Its cells must be distinct, non-empty and not numbers (a lone line must moreover look like
+    names: a letter first, then letters, digits, spaces, '.', '-' or '_'). Then it is a header if some column
+    below holds typed values (numbers, booleans, dates) that its first cell is not, or else if
+    none of its cells recurs in its column below.
+    """
+    first, rest = rows[0], rows[1:]
+    if any(not c.strip() or _NUMBER.match(c) for c in first) or len(set(first)) < len(first):
+        return False
+    if not rest:  # a lone line of names is taken for the header of an empty table
+        return all(_NAME_LIKE.match(c.strip()) for c in first)
+    for i, cell in enumerate(first):
+        below = [r[i] for r in rest if len(r) > i and r[i].strip()]
+        if below and _typed(below) and not _typed([cell]):
+            return True
+    return not any(any(len(r) > i and r[i] == cell for r in rest) for i, cell in enumerate(first))
+
+
+def _typed(values: list[str]) -> bool:
+    column = pl.DataFrame({"v": values})
+    return infer_types(column)["v"] != pl.String
+
+
+def _clean_names(names: Sequence[str]) -> list[str]:
+    """Names datawheel can keep: stripped, never starting with '_' (reserved), never repeated.
+
+    Example:
+        >>> _clean_names([" _id", "name", "name", ""])
+        ['id', 'name', 'name_2', 'column_4']
+    """
+    out: list[str] = []
+    for i, raw in enumerate(names):
+        name = raw.strip().lstrip("_") or f"column_{i + 1}"
+        base, n = name, 2
+        while name in out:
+            name, n = f"{base}_{n}", n + 1
+        out.append(name)
+    return out
