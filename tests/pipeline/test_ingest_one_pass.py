@@ -5,7 +5,9 @@ the same file both ways and compares every column, ids and provenance included.
 """
 
 import importlib
+import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +305,17 @@ def test_no_survey_unless_asked(tmp_path: Path, one_pass: None) -> None:
     reading = read_delimited(path)  # a reader of rows only (read_frame, say) pays for no survey
     assert (reading.whole, reading.digest) == (None, None)
     assert read_delimited(path, whole=True).whole is not None
+
+
+def test_scratch_folders_of_old_failed_writes_are_swept(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.commit_scan("t", pl.LazyFrame({"n": [1]}))
+        folder = tmp_path / "ws" / ".datawheel" / "tables" / "t"
+        old, fresh = folder / "_part-old", folder / "_part-fresh"
+        for scratch in (old, fresh):
+            scratch.mkdir()
+            (scratch / "part-x-00000.parquet").write_bytes(b"PAR1")
+        os.utime(old, (time.time() - 7200, time.time() - 7200))  # two hours old: no write is running there
+        ws.commit_scan("t", pl.LazyFrame({"n": [2]}))
+        assert (old.exists(), fresh.exists()) == (False, True)
+        assert ws.read("t")["n"].to_list() == [2]

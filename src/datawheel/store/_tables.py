@@ -38,6 +38,7 @@ _TOKEN_KEY = "datawheel.commit"
 _MAX_ATTEMPTS = 50
 _HISTORY_WINDOW = 200
 _ROWS_PER_FILE = 2_000_000
+_SCRATCH_AGE = 3600.0  # seconds: a scratch folder this old belongs to no running write
 Compression = Literal["zstd", "lz4", "snappy", "uncompressed"]
 COMPRESSIONS: tuple[Compression, ...] = ("zstd", "lz4", "snappy", "uncompressed")
 """How a table's Parquet files may be compressed; zstd (at its fastest level) is the default."""
@@ -109,6 +110,7 @@ class TableStore:
         removed and the previous version stays the latest.
         """
         path = self.path(name)
+        _sweep_scratch(path)
         stem = f"part-{uuid.uuid4().hex}"
         # Written in a folder of their own first: when a query fails, Polars may still be
         # creating a file as the error reaches us, and the whole folder goes.
@@ -135,9 +137,9 @@ class TableStore:
         except BaseException:
             for part in path.glob(f"{stem}*.parquet"):
                 part.unlink(missing_ok=True)
+            _remove_folder(scratch)
             raise
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)  # empty: its files are the table's now
         return self._find_commit(name, token), total, schema
 
     def _sink_parts(self, frame: pl.LazyFrame, path: Path, stem: str) -> list[Path]:
@@ -372,6 +374,37 @@ def _storable_type(given: pl.DataType | pl.datatypes.DataTypeClass) -> pl.DataTy
     if isinstance(dtype, pl.List):
         return pl.List(_storable_type(dtype.inner))
     return dtype
+
+
+def _remove_folder(folder: Path, *, settle: float = 0.2, patience: float = 3.0) -> None:
+    """Remove ``folder`` and see it stay gone for ``settle`` seconds (at most ``patience``).
+
+    After a query fails, Polars' sink may still finish a file a moment later, making the folder
+    again; so the folder is removed until it stays away. A folder that still comes back is
+    swept by a later write (:func:`_sweep_scratch`).
+    """
+    deadline, gone_since = time.monotonic() + patience, None
+    while time.monotonic() < deadline:
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            gone_since = None
+        elif gone_since is None:
+            gone_since = time.monotonic()
+        elif time.monotonic() - gone_since >= settle:
+            return
+        time.sleep(0.01)
+
+
+def _sweep_scratch(path: Path, *, older_than: float = _SCRATCH_AGE) -> None:
+    """Remove scratch folders (``_part-…``) of failed writes to ``path`` that are older than an hour."""
+    cutoff = time.time() - older_than
+    for folder in path.glob("_part-*"):
+        try:
+            stale = folder.stat().st_mtime < cutoff
+        except FileNotFoundError:
+            continue
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _codec(compression: Compression) -> dict[str, Any]:
