@@ -176,6 +176,11 @@ def main() -> None:
     )
     ours, plain = median["datawheel ingest"], median["polars.read_csv (into memory)"]
     print(f"\ndatawheel / polars.read_csv time (medians): {ours / plain:.2f}x (goal: within 2x)")
+    cpu = {name: statistics.median(r["cpu"] for r in runs) for name, runs in results.items()}
+    print(
+        "datawheel / polars.read_csv CPU time (medians): "
+        f"{cpu['datawheel ingest'] / cpu['polars.read_csv (into memory)']:.2f}x"
+    )
     print(
         f"datawheel / polars scan_csv + sink_parquet: {ours / median['polars scan_csv + sink_parquet']:.2f}x"
     )
