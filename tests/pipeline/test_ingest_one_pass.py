@@ -173,6 +173,45 @@ def test_the_digest_spans_many_blocks(
     assert reading.digest == blake3.blake3(data).hexdigest()
 
 
+def _late_fault(fault: bytes, block: int) -> bytes:
+    """Sound rows over several blocks of ``block`` bytes, then ``fault`` just across a block's end."""
+    rows = b"a,b\n" + b"".join(b"%d,%d\n" % (i, -i) for i in range(2_000))
+    cut = 3 * block - len(fault) // 2  # the fault straddles the end of the third block
+    rows = rows[: rows.rfind(b"\n", 0, cut) + 1]
+    return rows + b"x" * (cut - len(rows)) + fault + b"\n1,2\n"
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [
+        (b"9", "a line with a separator too few"),
+        (b",e\xcc\x81", "a combining mark cut from its letter by the block's end"),
+        (b',"q"', "a quote"),
+    ],
+)
+def test_the_survey_finds_a_fault_in_a_late_block(
+    tmp_path: Path, one_pass: None, monkeypatch: pytest.MonkeyPatch, fault: bytes, why: str
+) -> None:
+    monkeypatch.setattr(text_reader, "CHUNK_BYTES", 1 << 12)
+    data = _late_fault(fault, 1 << 12)
+    assert len(data) > 3 * (1 << 12)
+    reading = read_delimited(_write(tmp_path / "t.csv", data), whole=True)
+    assert reading.whole is None, why
+    assert reading.digest == blake3.blake3(data).hexdigest()
+
+
+def test_a_header_longer_than_a_block(
+    tmp_path: Path, one_pass: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(text_reader, "CHUNK_BYTES", 1 << 12)
+    names = [f"{c}{'_' * 3_000}" for c in "ab"]
+    data = (",".join(names) + "\n").encode() + b"".join(b"%d,%d\n" % (i, -i) for i in range(3_000))
+    reading = read_delimited(_write(tmp_path / "t.csv", data), whole=True)
+    assert reading.whole is not None
+    assert reading.rows == 3_000
+    assert reading.whole.collect()[names[1]].to_list()[-2:] == [-2_998, -2_999]
+
+
 def test_same_bytes_again_are_skipped(tmp_path: Path, one_pass: None) -> None:
     path = _write(tmp_path / "t.csv", b"a,b\n" + b"".join(b"%d,x\n" % i for i in range(100)))
     with Workspace.init(tmp_path / "ws") as ws:

@@ -231,8 +231,8 @@ def _sound_block(data: bytearray, quote: bytes | None, decoder: Any, tail: str) 
     """
     if (quote is not None and quote in data) or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
         return False, tail
-    if data.isascii():
-        return True, ""
+    if data.isascii():  # NFC as it is; but a mark that begins the next block may compose with its end
+        return True, chr(data[-1]) if data else ""
     try:
         text = decoder.decode(data)
     except UnicodeDecodeError:
