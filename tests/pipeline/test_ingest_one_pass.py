@@ -7,6 +7,7 @@ the same file both ways and compares every column, ids and provenance included.
 import importlib
 import os
 import re
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 import blake3
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from datawheel.errors import IngestError
@@ -358,3 +361,61 @@ def test_scratch_folders_of_old_failed_writes_are_swept(tmp_path: Path) -> None:
         ws.commit_scan("t", pl.LazyFrame({"n": [2]}))
         assert (old.exists(), fresh.exists()) == (False, True)
         assert ws.read("t")["n"].to_list() == [2]
+
+
+_SOUND = ["1", "-2", "3.5", "x", "", " a", "é", "日本", "2024-01-02"]
+_UNSURE = ["e\u0301", '"q"', "a\rb"]  # not NFC, a quote, a lone carriage return
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.lists(
+            st.sampled_from(_SOUND) | st.sampled_from(_SOUND) | st.sampled_from(_UNSURE),
+            min_size=1,
+            max_size=3,
+        )
+        | st.lists(st.sampled_from(_SOUND), min_size=2, max_size=2),
+        min_size=1,
+        max_size=40,
+    ),
+    sep=st.sampled_from([",", "\t"]),
+    crlf=st.booleans(),
+    last_newline=st.booleans(),
+    block=st.integers(min_value=8, max_value=64),
+)
+def test_any_file_gives_what_the_chunked_read_gives(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: list[list[str]],
+    sep: str,
+    crlf: bool,
+    last_newline: bool,
+    block: int,
+) -> None:
+    """Whatever the survey decides (one pass or not), the rows, ids, lines and quarantine agree.
+
+    The survey's blocks are a few bytes long, so that every check meets a block's end; each line
+    starts with its number, so that the first lines do not repeat.
+    """
+    monkeypatch.setattr(text_reader, "CHUNK_BYTES", block)
+    end = "\r\n" if crlf else "\n"
+    lines = [sep.join(["i", "a", "b"]), *(sep.join([str(n), *row]) for n, row in enumerate(rows))]
+    text = end.join(lines) + (end if last_newline else "")
+    folder = Path(tempfile.mkdtemp(prefix="any-", dir=tmp_path))  # one per example, even a replayed one
+    path = _write(folder / ("t.tsv" if sep == "\t" else "t.csv"), text.encode())
+    monkeypatch.setattr(text_reader, "STREAM_BYTES", 0)
+    event("one pass" if read_delimited(path, whole=True).whole is not None else "chunked read")
+    got = []
+    for name, threshold in (("one-pass", 0), ("chunked", 1 << 62)):
+        monkeypatch.setattr(text_reader, "STREAM_BYTES", threshold)
+        with Workspace.init(folder / name) as ws:
+            report = ingest(ws, path, name="t")
+            kept = ws.read("t").with_columns(pl.col(SOURCE).struct.field("line")).drop(SOURCE)
+            bad = ws.read("t.quarantine").select("line", "reason") if report.quarantined else None
+        got.append((report.rows, report.quarantined, kept, bad))
+    (rows_one, bad_count_one, one, bad_one), (rows_chunked, bad_count_chunked, chunked, bad_chunked) = got
+    assert (rows_one, bad_count_one) == (rows_chunked, bad_count_chunked)
+    assert_frame_equal(one, chunked)
+    if bad_one is not None and bad_chunked is not None:
+        assert_frame_equal(bad_one.sort("line"), bad_chunked.sort("line"))
