@@ -9,6 +9,7 @@ import os
 import re
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -176,31 +177,50 @@ def test_the_digest_spans_many_blocks(
     assert reading.digest == blake3.blake3(data).hexdigest()
 
 
-def _late_fault(fault: bytes, block: int) -> bytes:
-    """Sound rows over several blocks of ``block`` bytes, then ``fault`` just across a block's end."""
-    rows = b"a,b\n" + b"".join(b"%d,%d\n" % (i, -i) for i in range(2_000))
-    cut = 3 * block - len(fault) // 2  # the fault straddles the end of the third block
-    rows = rows[: rows.rfind(b"\n", 0, cut) + 1]
+def _late_fault(fault: bytes, at: int, block: int) -> bytes:
+    """Sound rows over blocks of ``block`` bytes, then ``fault``; the fourth block starts at ``fault[at]``."""
+    rows = b"a,b\n" + b"".join(b"%d,v%d\n" % (i, -i) for i in range(2_000))
+    cut = 3 * block - at
+    rows = rows[: rows.rfind(b"\n", 0, cut - 8) + 1] + b"0,"
     return rows + b"x" * (cut - len(rows)) + fault + b"\n1,2\n"
 
 
 @pytest.mark.parametrize(
-    ("fault", "why"),
+    ("fault", "at", "why"),
     [
-        (b"9", "a line with a separator too few"),
-        (b",e\xcc\x81", "a combining mark cut from its letter by the block's end"),
-        (b',"q"', "a quote"),
+        (b"\n9", 1, "a line with a separator too few"),
+        (b'"q"', 1, "a quote"),
+        (b"e\xcc\x81", 1, "a combining mark cut from its letter"),
+        ("a\u0316\u0301".encode(), 3, "a mark that composes with the letter before a mark before it"),
+        ("a\u0316\u0301".encode(), 2, "a character cut in two, then such a mark"),
+        (b"\xe1\x84\x80\xe1\x85\xa1", 3, "Hangul jamo, the vowel in the next block"),
     ],
 )
-def test_the_survey_finds_a_fault_in_a_late_block(
-    tmp_path: Path, one_pass: None, monkeypatch: pytest.MonkeyPatch, fault: bytes, why: str
+def test_the_survey_finds_a_fault_across_a_blocks_end(
+    tmp_path: Path, one_pass: None, monkeypatch: pytest.MonkeyPatch, fault: bytes, at: int, why: str
 ) -> None:
     monkeypatch.setattr(text_reader, "CHUNK_BYTES", 1 << 12)
-    data = _late_fault(fault, 1 << 12)
-    assert len(data) > 3 * (1 << 12)
+    data = _late_fault(fault, at, 1 << 12)
+    assert data[3 * (1 << 12) - at :].startswith(fault)
     reading = read_delimited(_write(tmp_path / "t.csv", data), whole=True)
     assert reading.whole is None, why
     assert reading.digest == blake3.blake3(data).hexdigest()
+
+
+def test_sound_text_across_blocks_ends_takes_the_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same characters in NFC, cut at the same places, are sound; both reads agree."""
+    monkeypatch.setattr(text_reader, "CHUNK_BYTES", 1 << 12)
+    for at, text in ((1, "é"), (3, "a\u0316\u0301"), (2, "각")):
+        fault = unicodedata.normalize("NFC", text).encode()
+        data = _late_fault(fault, min(at, len(fault) - 1), 1 << 12)
+        path = _write(tmp_path / f"t{at}.csv", data)
+        monkeypatch.setattr(text_reader, "STREAM_BYTES", 0)
+        assert read_delimited(path, whole=True).whole is not None, text
+        one, chunked = _ingest_both(tmp_path / f"both{at}", monkeypatch, path)
+        assert_frame_equal(one, chunked)
+        assert one["b"].to_list()[-2].endswith(unicodedata.normalize("NFC", text))
 
 
 def test_a_header_longer_than_a_block(

@@ -29,6 +29,8 @@ STREAM_BYTES = 64 << 20
 SAMPLE_BYTES = 1 << 20
 _PROBE_BYTES = 1 << 16
 _COUNT_BLOCK = 1 << 18
+_MARKS_IN_A_ROW = 32
+"""Enough for any run of combining marks in Unicode's stream-safe text (at most 30)."""
 _ABSENT = ("\x1f", "\x1e", "\x1d", "\x1c", "\x07")
 
 
@@ -226,18 +228,32 @@ def _sound_block(data: bytearray, quote: bytes | None, decoder: Any, tail: str) 
 
     Unsure: a quote, a carriage return not before a newline (both left to the chunked read),
     bytes that are not UTF-8 or text not in NFC. ``decoder`` carries a character cut by the
-    block's end over to the next block; ``tail``, the last character of the block before, is
-    checked with this one, as a combining mark may follow its letter across blocks.
+    block's end over to the next block; ``tail``, the end of the block before from its last
+    starter (see :func:`_carried`), is checked with this one, as combining marks may follow
+    their letter across blocks.
     """
     if (quote is not None and quote in data) or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
         return False, tail
     if data.isascii():  # NFC as it is; but a mark that begins the next block may compose with its end
-        return True, chr(data[-1]) if data else ""
+        return True, chr(data[-1]) if data else tail
     try:
-        text = decoder.decode(data)
+        text = tail + decoder.decode(data)
     except UnicodeDecodeError:
         return False, tail
-    return unicodedata.is_normalized("NFC", tail + text), text[-1:]
+    return unicodedata.is_normalized("NFC", text), _carried(text)
+
+
+def _carried(text: str) -> str:
+    r"""The end of ``text`` from its last starter on: what the next block's first marks may compose with.
+
+    Example:
+        >>> _carried("xa\u0323") == "a\u0323", _carried("ab")
+        (True, 'b')
+    """
+    for back in range(1, min(len(text), _MARKS_IN_A_ROW) + 1):
+        if not unicodedata.combining(text[-back]):
+            return text[-back:]
+    return text[-_MARKS_IN_A_ROW:]
 
 
 def _head_text(path: Path, start: int) -> str:
