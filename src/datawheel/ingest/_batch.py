@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Generator, Iterable
+import unicodedata
+from collections.abc import Collection, Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar, cast
@@ -36,6 +37,61 @@ def quarantine_frame(rows: Iterable[tuple[int | None, str | None, str, str]] = (
         (3, 'a.csv', '1,2,3', 'expected 2 fields, found 3')
     """
     return pl.DataFrame(list(rows), schema=QUARANTINE_SCHEMA, orient="row")
+
+
+def in_nfc(frame: pl.DataFrame, *, keep: Collection[str] = ()) -> pl.DataFrame:
+    """``frame`` with its text in Unicode NFC: column names, and the values of its text columns.
+
+    Columns ``keep`` and ``_file`` (file names, which must still find their files) are left as
+    they are. Text inside lists and structs (from JSON, Parquet) is normalised too. A text column holding
+    only ASCII, the usual case, is checked (bytes = characters) and left as it is. Two column
+    names that become one are an error.
+
+    Example:
+        >>> in_nfc(pl.DataFrame({"cafe\u0301": ["e\u0301", "x"]})).rows(named=True) == [
+        ...     {"caf\u00e9": "\u00e9"}, {"caf\u00e9": "x"}]
+        True
+    """
+    names = {c: unicodedata.normalize("NFC", c) for c in frame.columns}
+    if len(set(names.values())) < len(names):
+        twins = [c for c in frame.columns if list(names.values()).count(names[c]) > 1]
+        raise IngestError(
+            f"columns {twins[0]!r} and {twins[1]!r} are the same name once in Unicode NFC",
+            hint="rename one of them in the source",
+        )
+    if any(c != n for c, n in names.items()):
+        frame = frame.rename(names)
+    keep = {*keep, FILE}  # a file's name as the file system spells it finds the file again
+    text = [c for c, t in frame.schema.items() if t == pl.String and c not in keep]
+    plain = (
+        frame.select((pl.col(c).str.len_bytes() == pl.col(c).str.len_chars()).all() for c in text).row(0)
+        if text
+        else ()
+    )
+    exprs = [
+        _nfc(pl.col(c), pl.String()) for c, ascii_only in zip(text, plain, strict=True) if not ascii_only
+    ]
+    exprs += [_nfc(pl.col(c), t) for c, t in frame.schema.items() if c not in keep and t.is_nested()]
+    found = [e for e in exprs if e is not None]
+    return frame.with_columns(found) if found else frame
+
+
+def _nfc(expr: pl.Expr, dtype: pl.DataType | pl.datatypes.DataTypeClass) -> pl.Expr | None:
+    """``expr`` (of type ``dtype``) with its text in NFC, or None if it holds no text."""
+    if dtype == pl.String:
+        return (
+            pl.when(expr.str.len_bytes() != expr.str.len_chars())
+            .then(expr.str.normalize("NFC"))
+            .otherwise(expr)
+        )
+    if isinstance(dtype, pl.List):
+        inner = _nfc(pl.element(), dtype.inner)
+        return None if inner is None else expr.list.eval(inner)
+    if isinstance(dtype, pl.Struct):
+        fields = [(f.name, _nfc(pl.field(f.name), f.dtype)) for f in dtype.fields]
+        found = [e.alias(name) for name, e in fields if e is not None]
+        return expr.struct.with_fields(found) if found else None
+    return None
 
 
 @dataclass(frozen=True)

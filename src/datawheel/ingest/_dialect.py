@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,7 +120,7 @@ def _typed(values: list[str]) -> bool:
 
 
 def _clean_names(names: Sequence[str]) -> list[str]:
-    """Names datawheel can keep: stripped, never starting with '_' (reserved), never repeated.
+    """Names datawheel can keep: stripped, in NFC, never starting with '_' (reserved), never repeated.
 
     Example:
         >>> _clean_names([" _id", "name", "name", ""])
@@ -127,7 +128,7 @@ def _clean_names(names: Sequence[str]) -> list[str]:
     """
     out: list[str] = []
     for i, raw in enumerate(names):
-        name = raw.strip().lstrip("_") or f"column_{i + 1}"
+        name = unicodedata.normalize("NFC", raw.strip()).lstrip("_") or f"column_{i + 1}"
         base, n = name, 2
         while name in out:
             name, n = f"{base}_{n}", n + 1

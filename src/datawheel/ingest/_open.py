@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from datawheel.errors import IngestError
-from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat
+from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat, in_nfc
 from datawheel.ingest._dialect import QuoteChar
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
@@ -120,7 +120,7 @@ def open_source(
             raise IngestError(
                 "a SQL source needs a query", hint="pass --query 'SELECT …' with the database URL"
             )
-        return _renamed(read_sql(str(location), opts.query), opts.columns)
+        return _renamed(_in_nfc(read_sql(str(location), opts.query)), opts.columns)
     path = Path(location)
     if kind in ("csv", "tsv"):
         return read_delimited(
@@ -137,18 +137,36 @@ def open_source(
             whole=whole,
         )
     if kind == "jsonl":
-        return _renamed(read_jsonl(path, encoding=opts.encoding, schema=opts.schema), opts.columns)
+        return _renamed(_in_nfc(read_jsonl(path, encoding=opts.encoding, schema=opts.schema)), opts.columns)
     if kind == "json":
-        return _renamed(read_json(path, encoding=opts.encoding), opts.columns)
+        return _renamed(_in_nfc(read_json(path, encoding=opts.encoding)), opts.columns)
     if kind == "parquet":
-        return _renamed(read_parquet(path), opts.columns)
+        return _renamed(_in_nfc(read_parquet(path)), opts.columns)
     if kind == "excel":
         return _renamed(
-            read_excel(path, sheet=opts.sheet, has_header=opts.has_header is not False), opts.columns
+            _in_nfc(read_excel(path, sheet=opts.sheet, has_header=opts.has_header is not False)), opts.columns
         )
     if put_blob is None:
         raise IngestError("reading a folder of files needs a blob store", hint="ingest it into a workspace")
-    return read_folder(path, pattern=opts.pattern, put_blob=put_blob)
+    return _in_nfc(read_folder(path, pattern=opts.pattern, put_blob=put_blob), keep=("path",))
+
+
+def _in_nfc(reading: Reading, *, keep: tuple[str, ...] = ()) -> Reading:
+    """The reading with its batches' text in Unicode NFC (see :func:`in_nfc`), as CSV and TSV are read.
+
+    A folder's ``path`` is kept as the file system spells it, so that it still finds the file.
+    """
+
+    def batches(source: Iterator[Batch]) -> Iterator[Batch]:
+        try:
+            for batch in source:
+                yield replace(batch, frame=in_nfc(batch.frame, keep=keep))
+        finally:  # stop the reader at once when the consumer stops
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    return replace(reading, batches=batches(iter(reading.batches)))
 
 
 def _renamed(reading: Reading, columns: tuple[str, ...] | None) -> Reading:
