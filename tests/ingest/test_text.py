@@ -134,6 +134,32 @@ def test_encodings_detected(tmp_path: Path, encoding: str, prefix: bytes, expect
     assert frame.drop(LINE).rows() == [tuple(line.split(",")) for line in text.splitlines()[1:]]
 
 
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("latin-1", "name,city\nJosé,São Paulo\nFrançois,Besançon\nJürgen,München\n"),
+        ("latin-1", "a,b\n1,café\n2,naïve\n"),
+        ("cp1252", "año,señor\n1,niño\n2,España\n"),
+        ("cp1251", "город,страна\nМосква,Россия\nКиев,Украина\n"),  # noqa: RUF001
+        ("shift_jis", "名前,都市\n田中,東京\n鈴木,大阪\n"),
+        ("gb18030", "名字,城市\n张伟,北京\n王芳,上海\n"),
+        ("cp949", "이름,나이\n김,3\n"),
+    ],
+)
+def test_a_short_legacy_file_reads_as_written(tmp_path: Path, encoding: str, text: str) -> None:
+    """A few lines read plausibly in many single-byte encodings: the common one is taken.
+
+    charset-normalizer alone read the first as the DOS page CP775 ("S├Żo Paulo").
+    """
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode(encoding))
+    frame, bad, found = read_all(path)
+    assert bad.height == 0
+    assert text.encode(encoding).decode(found) == text
+    rows = frame.drop(LINE).cast(pl.String).rows()
+    assert rows == [tuple(line.split(",")) for line in text.splitlines()[1:]]
+
+
 def test_explicit_encoding_and_unknown_one(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_bytes("a,b\nx,\uac00\n".encode("cp949"))

@@ -63,17 +63,61 @@ def detect_encoding(sample: bytes) -> str:
     return _guess(sample)
 
 
+_SINGLE_BYTE_FIRST = tuple(
+    codecs.lookup(name).name
+    for name in (
+        "cp1252",
+        "latin-1",
+        "cp1251",
+        "cp1250",
+        "cp1253",
+        "cp1254",
+        "cp1257",
+        "cp1255",
+        "cp1256",
+        "koi8-r",
+    )
+)
+"""Single-byte encodings in the order a file is likely to be in one: Western (Latin-1's Windows
+superset, then Latin-1) first, then Cyrillic, Central European, Greek, Turkish, Baltic, Hebrew,
+Arabic."""
+_EVEN = 0.01
+"""Guesses whose chaos (charset-normalizer's measure of implausible text) is this close are even."""
+
+
 def _guess(sample: bytes) -> str:
+    """The likeliest encoding of bytes that are not UTF-8, by charset-normalizer.
+
+    Its pick stands for an encoding of several bytes a character (CP949, Shift JIS, GB18030,
+    Big5), where the bytes themselves tell. Between single-byte encodings a short sample often
+    reads equally plausibly in many, and its pick can be a rare one (a Western file as the Baltic
+    DOS page CP775, "São Paulo" as "S├Żo Paulo"); then the most common of the even guesses wins.
+    """
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample).best()
-    if best is None:
+    matches = list(from_bytes(sample))
+    if not matches:
         raise IngestError(
             "cannot tell the text encoding of the file",
             hint="pass --encoding (e.g. utf-8, cp949, latin-1)",
         )
-    name = codec_name(best.encoding)
+    name = codec_name(matches[0].encoding)
+    if _single_byte(name):
+        least = min(m.chaos for m in matches)
+        even = {codec_name(e) for m in matches if m.chaos <= least + _EVEN for e in m.could_be_from_charset}
+        name = next((common for common in _SINGLE_BYTE_FIRST if common in even), name)
     return "cp949" if name == "euc_kr" else name  # CP949 is EUC-KR's superset, as Excel writes it
+
+
+def _single_byte(name: str) -> bool:
+    """Whether an encoding gives one character for every byte.
+
+    Example:
+        >>> _single_byte("cp1252"), _single_byte("cp949")
+        (True, False)
+    """
+    high = bytes(range(0x80, 0x100))
+    return len(high.decode(name, errors="replace")) == len(high)
 
 
 def escape_undecodable(text: str) -> str:
