@@ -275,3 +275,15 @@ def test_header_only_file_gives_an_empty_version(workspace: Workspace, tmp_path:
     report = ingest(workspace, path, name="t")
     assert (report.rows, report.rows_read, report.quarantined) == (0, 0, 0)
     assert data_columns(workspace.read("t").columns) == ["id", "name"]
+
+
+def test_a_parquet_file_of_no_rows_gives_an_empty_version_with_its_columns(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "empty.parquet"
+    pl.DataFrame(schema={"id": pl.Int64, "name": pl.String}).write_parquet(path)
+    report = ingest(workspace, path, name="t")
+    assert (report.rows, report.rows_read, report.quarantined) == (0, 0, 0)
+    frame = workspace.read("t")
+    assert frame.height == 0
+    assert {c: frame.schema[c] for c in data_columns(frame.columns)} == {"id": pl.Int64, "name": pl.String}

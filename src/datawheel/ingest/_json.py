@@ -178,11 +178,13 @@ def read_parquet(path: Path, *, batch_rows: int = 500_000) -> Reading:
 
 
 def _parquet_batches(parquet: pq.ParquetFile, size: int, batch_rows: int) -> Iterator[Batch]:
+    """The file's rows in batches; a file of no rows gives one empty batch, with its columns."""
     start = 1
     total = max(parquet.metadata.num_rows, 1)
-    for record_batch in parquet.iter_batches(batch_size=batch_rows):
+    batches = parquet.iter_batches(batch_size=batch_rows) if parquet.metadata.num_rows else ()
+    for record_batch in batches or [parquet.schema_arrow.empty_table()]:
         frame = pl.DataFrame(pl.from_arrow(record_batch))
         frame = frame.rename({c: c.lstrip("_") or c for c in frame.columns if c.startswith("_")})
         frame = frame.with_columns(pl.int_range(start, start + frame.height, dtype=pl.Int64).alias(LINE))
         start += frame.height
-        yield Batch(frame, bytes_read=int(size * (start - 1) / total))
+        yield Batch(frame, bytes_read=int(size * (start - 1) / total) if start > 1 else size)
