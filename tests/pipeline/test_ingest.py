@@ -269,6 +269,17 @@ def test_meta_clash(workspace: Workspace, tmp_path: Path) -> None:
     assert workspace.datasets() == []
 
 
+@pytest.mark.parametrize("name", ["_x", "", " "])
+def test_a_meta_name_that_is_empty_or_starts_with_an_underscore_is_refused(
+    workspace: Workspace, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="names starting with '_' are datawheel's own"):
+        ingest(workspace, path, name="t", meta={name: "1"})
+    assert workspace.datasets() == []
+
+
 def test_header_only_file_gives_an_empty_version(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("id,name\n", encoding="utf-8")

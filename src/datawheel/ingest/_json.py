@@ -6,6 +6,7 @@ import json
 import unicodedata
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -51,22 +52,43 @@ def _jsonl_batches(
 ) -> Iterator[Batch]:
     schema: pl.Schema | None = None
     line, done = 1, 0
+    before: list[pl.DataFrame] = []  # lines set aside before the first object, which sets the columns
     with path.open("r", encoding=enc, errors="surrogateescape", newline="\n") as handle:
         while True:
             lines = [handle.readline() for _ in range(chunk_lines)]
             lines = [x for x in lines if x]
             if not lines:
-                return
+                break
             done += sum(len(x) for x in lines)
             rows, bad = _parse_lines(lines, line, str(path))
             line += len(lines)
+            if schema is None and not rows:
+                before.append(bad)
+                continue
             frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
             if schema is None:
                 schema = pl.Schema(
                     {c: declared.get(c, t) for c, t in frame.schema.items() if c not in (LINE, RAW)}
                 )
             frame, extra = _fit(frame, schema, str(path))
-            yield Batch(frame, pl.concat([bad, extra]).sort("line"), bytes_read=done)
+            yield Batch(frame, pl.concat([*before, bad, extra]).sort("line"), bytes_read=done)
+            before = []
+    if schema is None:
+        _no_objects(path, pl.concat(before) if before else quarantine_frame())
+
+
+def _no_objects(path: Path, bad: pl.DataFrame) -> NoReturn:
+    """The error for a file with no JSON object to read: with no columns, there is no table."""
+    if not bad.height:
+        raise IngestError(
+            f"{path} holds no JSON object with a field: no rows, no columns", hint="check the file"
+        )
+    first = bad.row(0, named=True)
+    raise IngestError(
+        f"{path} holds no JSON object that could be read: {bad.height} lines could not "
+        f"(the first, line {first['line']}: {first['reason']})",
+        hint="fix the file: a JSON Lines file has one object a line",
+    )
 
 
 def _parse_lines(lines: list[str], first: int, file: str) -> tuple[list[dict[str, object]], pl.DataFrame]:
@@ -95,7 +117,16 @@ def _parse_lines(lines: list[str], first: int, file: str) -> tuple[list[dict[str
             bad.append((number, file, stripped, f"not a JSON object but a {type(value).__name__}"))
             continue
         if any(k.startswith("_") for k in value):
-            value = {k.lstrip("_") or k: v for k, v in value.items()}
+            renamed = {k.lstrip("_") or k: v for k, v in value.items()}
+            if len(renamed) < len(value):
+                clash = next(k for k in value if k.startswith("_") and k.lstrip("_") in value)
+                reason = (
+                    f"fields {clash!r} and {clash.lstrip('_')!r} clash: a name starting with '_' "
+                    "is read without it, as such names are datawheel's"
+                )
+                bad.append((number, file, stripped, reason))
+                continue
+            value = renamed
         value[LINE] = number
         value[RAW] = stripped
         rows.append(value)
@@ -162,7 +193,9 @@ def read_json(path: Path, *, encoding: str = "auto") -> Reading:
         value = next((v for v in value.values() if isinstance(v, list)), [value])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise IngestError(f"{path} does not hold a list of objects", hint="give a JSON array of objects")
-    frame = pl.DataFrame(value, infer_schema_length=None) if value else pl.DataFrame()
+    if not any(value):  # [] or [{}, …]: not even a column to make a table of
+        _no_objects(path, quarantine_frame())
+    frame = pl.DataFrame(value, infer_schema_length=None)
     frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE))
     return Reading("json", str(path), [Batch(frame, bytes_read=size)], enc, size)
 

@@ -33,7 +33,7 @@ from datawheel.lineage import ArtifactInfo, VersionInfo, now
 from datawheel.pipeline._fingerprint import code_fingerprint
 from datawheel.pipeline._record import StepRun, run_step
 from datawheel.pipeline._replay import replayable, without_call
-from datawheel.store import ROW_HASH, ROW_ID, SOURCE, RowCountError
+from datawheel.store import ROW_HASH, ROW_ID, SOURCE, RowCountError, is_system_column
 from datawheel.workspace import Workspace
 
 QUARANTINE_SUFFIX = ".quarantine"
@@ -130,6 +130,12 @@ def ingest(
     adds the rows to the latest version (a new collection round) instead of replacing it.
     ``strict`` commits nothing if any row would be quarantined.
     """
+    for k in meta or {}:
+        if not k.strip() or is_system_column(k):
+            raise IngestError(
+                f"--meta {k!r}: a column needs a name, and names starting with '_' are datawheel's own",
+                hint="give the value a name without a leading '_', as --meta NAME=VALUE",
+            )
     opts = options or ReadOptions()
     kind = format or detect_format(location, query=opts.query)
     where = _location(location, kind, opts.query)
