@@ -155,6 +155,7 @@ def test_a_short_legacy_file_reads_as_written(tmp_path: Path, encoding: str, tex
     path.write_bytes(text.encode(encoding))
     frame, bad, found = read_all(path)
     assert bad.height == 0
+    assert found is not None
     assert text.encode(encoding).decode(found) == text
     rows = frame.drop(LINE).cast(pl.String).rows()
     assert rows == [tuple(line.split(",")) for line in text.splitlines()[1:]]
