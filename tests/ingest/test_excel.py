@@ -93,3 +93,18 @@ def test_a_column_named_line_is_refused(tmp_path: Path) -> None:
     pl.DataFrame({LINE: [1], "a": ["x"]}).write_excel(path)
     with pytest.raises(IngestError, match=f"has a column {LINE}"):
         read_excel(path)
+
+
+def test_a_column_of_numbers_with_a_stray_word_keeps_its_type(tmp_path: Path) -> None:
+    """As in a CSV file: up to 1% of stray cells go to quarantine with their row numbers."""
+    path = tmp_path / "mixed.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet("s")
+        sheet.write_row(0, 0, ["id", "amount"])
+        for i in range(1, 201):
+            sheet.write_row(i, 0, [i, "N/A" if i == 57 else i * 1.5])
+    (batch,) = list(read_excel(path).batches)
+    assert batch.frame.schema["amount"] == pl.Float64
+    assert batch.frame.height == 199
+    assert batch.quarantine.select("line", "reason").rows() == [(58, "column 'amount': 'N/A' is not float")]
+    assert batch.quarantine["raw"].item() == '{"id":"57","amount":"N/A"}'  # the cells' text

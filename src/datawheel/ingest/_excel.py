@@ -10,6 +10,7 @@ import polars as pl
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import LINE, Batch, Reading
+from datawheel.ingest._conform import conform, infer_types
 
 _UNNAMED = re.compile(r"__UNNAMED__\d+")
 _PROBE_ROWS = 256
@@ -21,7 +22,9 @@ def read_excel(path: Path, *, sheet: str | None = None, has_header: bool = True)
     The sheet is read with calamine (through ``fastexcel``), in one batch. The table starts at
     the sheet's first row that is not blank: its header, when ``has_header``. Blank rows are not
     rows of the table and are left out, so row numbers may skip; header cells left blank over a
-    blank column are dropped. Column types are inferred from the cells.
+    blank column are dropped. Column types are inferred from the cells; a column of mixed cells
+    (numbers or dates with a stray word) is typed as a CSV column is, the strays (up to 1%)
+    going to quarantine with their row numbers.
 
     Args:
         path: The workbook.
@@ -44,9 +47,15 @@ def read_excel(path: Path, *, sheet: str | None = None, has_header: bool = True)
     name = _sheet_name(reader, sheet, path)
     first = _first_filled_row(reader, name, path)
     frame = _read_sheet(path, name, first=first, has_header=has_header)
+    # Typed as a CSV file's columns are, a stray word in a column of numbers set aside.
+    types = {c: t for c, t in infer_types(frame.drop(LINE)).items() if t != pl.String}
+    frame, strays = conform(frame, types, file=str(path))
     size = path.stat().st_size
     return Reading(
-        format="excel", location=str(path), batches=[Batch(frame, bytes_read=size)], total_bytes=size
+        format="excel",
+        location=str(path),
+        batches=[Batch(frame, strays, bytes_read=size)],
+        total_bytes=size,
     )
 
 
@@ -99,7 +108,11 @@ def _read_sheet(path: Path, name: str, *, first: int, has_header: bool) -> pl.Da
             path,
             sheet_name=name,
             engine="calamine",
-            read_options={"header_row": first} if has_header else {"skip_rows": first},
+            # Every cell as text: calamine's own typing turns a stray word in a column of
+            # numbers into null, silently; the text is typed below as a CSV file's is.
+            read_options={"header_row": first, "dtypes": "string"}
+            if has_header
+            else {"skip_rows": first, "dtypes": "string"},
             has_header=has_header,
             drop_empty_rows=False,
             drop_empty_cols=False,
