@@ -114,3 +114,10 @@ def test_a_file_that_is_not_parquet_is_an_error(tmp_path: Path) -> None:
     path.write_bytes(b"not parquet at all")
     with pytest.raises(IngestError, match="is not a readable Parquet file"):
         read_parquet(path)
+
+
+def test_parquet_columns_that_clash_once_read_are_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    pl.DataFrame({"_id": [1], "id": [2]}).write_parquet(path)
+    with pytest.raises(IngestError, match=r"t\.parquet: columns '_id' and 'id' clash"):
+        read_parquet(path)

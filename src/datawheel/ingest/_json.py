@@ -207,6 +207,14 @@ def read_parquet(path: Path, *, batch_rows: int = 500_000) -> Reading:
         parquet = pq.ParquetFile(path)
     except (OSError, ValueError) as exc:
         raise IngestError(f"{path} is not a readable Parquet file: {exc}", hint="check the file") from exc
+    names = parquet.schema_arrow.names
+    clash = next((c for c in names if c.startswith("_") and (c.lstrip("_") or c) in names), None)
+    if clash is not None:
+        raise IngestError(
+            f"{path}: columns {clash!r} and {clash.lstrip('_')!r} clash, as a name starting with '_' "
+            "is read without it (such names are datawheel's)",
+            hint="rename one of them in the file",
+        )
     return Reading("parquet", str(path), _parquet_batches(parquet, size, batch_rows), None, size)
 
 
