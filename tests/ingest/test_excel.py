@@ -108,3 +108,18 @@ def test_a_column_of_numbers_with_a_stray_word_keeps_its_type(tmp_path: Path) ->
     assert batch.frame.height == 199
     assert batch.quarantine.select("line", "reason").rows() == [(58, "column 'amount': 'N/A' is not float")]
     assert batch.quarantine["raw"].item() == '{"id":"57","amount":"N/A"}'  # the cells' text
+
+
+def test_declared_types_and_names_win(tmp_path: Path) -> None:
+    path = tmp_path / "codes.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet("s")
+        sheet.write_row(0, 0, ["code", "qty"])
+        for i, row in enumerate([[1, "3"], [2, "x"], [30, "4"]], start=1):
+            sheet.write_row(i, 0, row)
+    schema = {"id": pl.String(), "n": pl.Int64()}
+    (batch,) = list(read_excel(path, columns=["id", "n"], schema=schema).batches)
+    assert batch.frame.select("id", "n", LINE).rows() == [("1", 3, 2), ("30", 4, 4)]
+    assert batch.quarantine.select("line", "reason").rows() == [(3, "column 'n': 'x' is not int")]
+    with pytest.raises(IngestError, match=r"codes\.xlsx has 2 columns \(code, qty\) but --columns names 1"):
+        read_excel(path, columns=["only"])

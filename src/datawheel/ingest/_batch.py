@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 import unicodedata
-from collections.abc import Collection, Generator, Iterable
+from collections.abc import Collection, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar, cast
@@ -37,6 +37,22 @@ def quarantine_frame(rows: Iterable[tuple[int | None, str | None, str, str]] = (
         (3, 'a.csv', '1,2,3', 'expected 2 fields, found 3')
     """
     return pl.DataFrame(list(rows), schema=QUARANTINE_SCHEMA, orient="row")
+
+
+def renamed(frame: pl.DataFrame, columns: Sequence[str], location: str) -> pl.DataFrame:
+    """``frame`` with its data columns named ``columns``, in order (``--columns``).
+
+    Example:
+        >>> renamed(pl.DataFrame({"a": [1], "_line": [2]}), ["n"], "t.xlsx").columns
+        ['n', '_line']
+    """
+    data = [c for c in frame.columns if not c.startswith("_")]
+    if len(data) != len(columns):
+        raise IngestError(
+            f"{location} has {len(data)} columns ({', '.join(data)}) but --columns names {len(columns)}",
+            hint="give one name per column, in order",
+        )
+    return frame.rename(dict(zip(data, columns, strict=True)))
 
 
 def in_nfc(frame: pl.DataFrame, *, keep: Collection[str] = ()) -> pl.DataFrame:

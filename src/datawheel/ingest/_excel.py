@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import fastexcel
 import polars as pl
 
 from datawheel.errors import IngestError
-from datawheel.ingest._batch import LINE, Batch, Reading
+from datawheel.ingest._batch import LINE, Batch, Reading, renamed
 from datawheel.ingest._conform import conform, infer_types
 
 _UNNAMED = re.compile(r"__UNNAMED__\d+")
 _PROBE_ROWS = 256
 
 
-def read_excel(path: Path, *, sheet: str | None = None, has_header: bool = True) -> Reading:
+def read_excel(
+    path: Path,
+    *,
+    sheet: str | None = None,
+    has_header: bool = True,
+    columns: Sequence[str] | None = None,
+    schema: Mapping[str, pl.DataType] | None = None,
+) -> Reading:
     """Read one sheet of a spreadsheet; ``_line`` is each row's row number in the sheet.
 
     The sheet is read with calamine (through ``fastexcel``), in one batch. The table starts at
@@ -30,6 +38,9 @@ def read_excel(path: Path, *, sheet: str | None = None, has_header: bool = True)
         path: The workbook.
         sheet: The sheet's name; the first sheet if not given.
         has_header: Whether the table's first row names its columns (else ``column_0``, …).
+        columns: Names for the columns, in order (``--columns``).
+        schema: Declared column types (``--schema``), which win over the inferred ones; a cell
+            that does not fit goes to quarantine, as in a CSV file.
 
     Raises:
         IngestError: The file cannot be opened as a spreadsheet, ``sheet`` is not one of its
@@ -47,8 +58,10 @@ def read_excel(path: Path, *, sheet: str | None = None, has_header: bool = True)
     name = _sheet_name(reader, sheet, path)
     first = _first_filled_row(reader, name, path)
     frame = _read_sheet(path, name, first=first, has_header=has_header)
+    if columns:
+        frame = renamed(frame, columns, str(path))
     # Typed as a CSV file's columns are, a stray word in a column of numbers set aside.
-    types = {c: t for c, t in infer_types(frame.drop(LINE)).items() if t != pl.String}
+    types = {**infer_types(frame.drop(LINE)), **(schema or {})}
     frame, strays = conform(frame, types, file=str(path))
     size = path.stat().st_size
     return Reading(

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from datawheel.errors import IngestError
-from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat, in_nfc
+from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat, in_nfc, renamed
 from datawheel.ingest._dialect import QuoteChar
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
@@ -143,9 +143,14 @@ def open_source(
     if kind == "parquet":
         return _renamed(_in_nfc(read_parquet(path)), opts.columns)
     if kind == "excel":
-        return _renamed(
-            _in_nfc(read_excel(path, sheet=opts.sheet, has_header=opts.has_header is not False)), opts.columns
+        excel = read_excel(
+            path,
+            sheet=opts.sheet,
+            has_header=opts.has_header is not False,
+            columns=opts.columns,
+            schema=opts.schema,
         )
+        return _in_nfc(excel)
     if put_blob is None:
         raise IngestError("reading a folder of files needs a blob store", hint="ingest it into a workspace")
     return _in_nfc(read_folder(path, pattern=opts.pattern, put_blob=put_blob), keep=("path",))
@@ -175,14 +180,7 @@ def _renamed(reading: Reading, columns: tuple[str, ...] | None) -> Reading:
 
     def batches(source: Iterable[Batch]) -> Iterator[Batch]:
         for batch in source:
-            data = [c for c in batch.frame.columns if not c.startswith("_")]
-            if len(data) != len(columns):
-                raise IngestError(
-                    f"{reading.location} has {len(data)} columns ({', '.join(data)}) "
-                    f"but --columns names {len(columns)}",
-                    hint="give one name per column, in order",
-                )
-            yield replace(batch, frame=batch.frame.rename(dict(zip(data, columns, strict=True))))
+            yield replace(batch, frame=renamed(batch.frame, columns, reading.location))
 
     return replace(reading, batches=batches(reading.batches))
 
