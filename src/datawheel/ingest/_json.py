@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import NoReturn
 
@@ -85,7 +85,8 @@ def _no_objects(path: Path, bad: pl.DataFrame) -> NoReturn:
         )
     first = bad.row(0, named=True)
     raise IngestError(
-        f"{path} holds no JSON object that could be read: {bad.height} lines could not "
+        f"{path} holds no JSON object that could be read: "
+        f"{bad.height} line{'s' if bad.height != 1 else ''} could not "
         f"(the first, line {first['line']}: {first['reason']})",
         hint="fix the file: a JSON Lines file has one object a line",
     )
@@ -117,16 +118,11 @@ def _parse_lines(lines: list[str], first: int, file: str) -> tuple[list[dict[str
             bad.append((number, file, stripped, f"not a JSON object but a {type(value).__name__}"))
             continue
         if any(k.startswith("_") for k in value):
-            renamed = {k.lstrip("_") or k: v for k, v in value.items()}
-            if len(renamed) < len(value):
-                clash = next(k for k in value if k.startswith("_") and k.lstrip("_") in value)
-                reason = (
-                    f"fields {clash!r} and {clash.lstrip('_')!r} clash: a name starting with '_' "
-                    "is read without it, as such names are datawheel's"
-                )
-                bad.append((number, file, stripped, reason))
+            names, clash = _read_as(value)
+            if clash is not None:
+                bad.append((number, file, stripped, f"fields {clash}"))
                 continue
-            value = renamed
+            value = {names[k]: v for k, v in value.items()}
         value[LINE] = number
         value[RAW] = stripped
         rows.append(value)
@@ -207,25 +203,45 @@ def read_parquet(path: Path, *, batch_rows: int = 500_000) -> Reading:
         parquet = pq.ParquetFile(path)
     except (OSError, ValueError) as exc:
         raise IngestError(f"{path} is not a readable Parquet file: {exc}", hint="check the file") from exc
-    names = parquet.schema_arrow.names
-    clash = next((c for c in names if c.startswith("_") and (c.lstrip("_") or c) in names), None)
+    names, clash = _read_as(parquet.schema_arrow.names)
     if clash is not None:
-        raise IngestError(
-            f"{path}: columns {clash!r} and {clash.lstrip('_')!r} clash, as a name starting with '_' "
-            "is read without it (such names are datawheel's)",
-            hint="rename one of them in the file",
-        )
-    return Reading("parquet", str(path), _parquet_batches(parquet, size, batch_rows), None, size)
+        raise IngestError(f"{path}: columns {clash}", hint="rename one of them in the file")
+    return Reading("parquet", str(path), _parquet_batches(parquet, names, size, batch_rows), None, size)
 
 
-def _parquet_batches(parquet: pq.ParquetFile, size: int, batch_rows: int) -> Iterator[Batch]:
-    """The file's rows in batches; a file of no rows gives one empty batch, with its columns."""
+def _parquet_batches(
+    parquet: pq.ParquetFile, names: dict[str, str], size: int, batch_rows: int
+) -> Iterator[Batch]:
+    """The file's rows in batches, columns named ``names``; a file of no rows gives one empty batch."""
+    rows = parquet.metadata.num_rows
+    batches = parquet.iter_batches(batch_size=batch_rows) if rows else [parquet.schema_arrow.empty_table()]
     start = 1
-    total = max(parquet.metadata.num_rows, 1)
-    batches = parquet.iter_batches(batch_size=batch_rows) if parquet.metadata.num_rows else ()
-    for record_batch in batches or [parquet.schema_arrow.empty_table()]:
-        frame = pl.DataFrame(pl.from_arrow(record_batch))
-        frame = frame.rename({c: c.lstrip("_") or c for c in frame.columns if c.startswith("_")})
+    for record_batch in batches:
+        frame = pl.DataFrame(pl.from_arrow(record_batch)).rename(names)
         frame = frame.with_columns(pl.int_range(start, start + frame.height, dtype=pl.Int64).alias(LINE))
         start += frame.height
-        yield Batch(frame, bytes_read=int(size * (start - 1) / total) if start > 1 else size)
+        yield Batch(frame, bytes_read=size * (start - 1) // rows if rows else size)
+
+
+def _read_as(names: Iterable[str]) -> tuple[dict[str, str], str | None]:
+    """The name datawheel reads each of ``names`` as, and what clashes if two become one.
+
+    A name starting with '_' is read without it, as such names are datawheel's own.
+
+    Example:
+        >>> _read_as(["_id", "v"])
+        ({'_id': 'id', 'v': 'v'}, None)
+        >>> _read_as(["_id", "__id"])[1]
+        "'_id' and '__id' clash, as a name starting with '_' is read without it (such names are datawheel's)"
+    """
+    read = {name: name.lstrip("_") or name for name in names}
+    first: dict[str, str] = {}  # each name read, and the first name read as it
+    for name, as_read in read.items():
+        if as_read in first:
+            one, other = sorted((first[as_read], name), key=lambda n: read[n] == n)  # a '_' name first
+            return read, (
+                f"{one!r} and {other!r} clash, as a name starting with '_' is read "
+                "without it (such names are datawheel's)"
+            )
+        first[as_read] = name
+    return read, None

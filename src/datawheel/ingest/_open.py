@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -120,7 +120,7 @@ def open_source(
             raise IngestError(
                 "a SQL source needs a query", hint="pass --query 'SELECT …' with the database URL"
             )
-        return _renamed(_in_nfc(read_sql(str(location), opts.query)), opts.columns)
+        return _in_nfc(read_sql(str(location), opts.query), columns=opts.columns)
     path = Path(location)
     if kind in ("csv", "tsv"):
         return read_delimited(
@@ -137,11 +137,11 @@ def open_source(
             whole=whole,
         )
     if kind == "jsonl":
-        return _renamed(_in_nfc(read_jsonl(path, encoding=opts.encoding, schema=opts.schema)), opts.columns)
+        return _in_nfc(read_jsonl(path, encoding=opts.encoding, schema=opts.schema), columns=opts.columns)
     if kind == "json":
-        return _renamed(_in_nfc(read_json(path, encoding=opts.encoding)), opts.columns)
+        return _in_nfc(read_json(path, encoding=opts.encoding), columns=opts.columns)
     if kind == "parquet":
-        return _renamed(_in_nfc(read_parquet(path)), opts.columns)
+        return _in_nfc(read_parquet(path), columns=opts.columns)
     if kind == "excel":
         excel = read_excel(
             path,
@@ -156,33 +156,24 @@ def open_source(
     return _in_nfc(read_folder(path, pattern=opts.pattern, put_blob=put_blob), keep=("path",))
 
 
-def _in_nfc(reading: Reading, *, keep: tuple[str, ...] = ()) -> Reading:
-    """The reading with its batches' text in Unicode NFC (see :func:`in_nfc`), as CSV and TSV are read.
+def _in_nfc(reading: Reading, *, keep: tuple[str, ...] = (), columns: Sequence[str] | None = None) -> Reading:
+    """The reading with its batches' text in Unicode NFC (see :func:`in_nfc`), as CSV's is.
 
-    A folder's ``path`` is kept as the file system spells it, so that it still finds the file.
+    Then its columns are named ``columns`` (``--columns``), if given. A folder's ``path`` is kept
+    as the file system spells it, so that it still finds the file.
     """
 
     def batches(source: Iterator[Batch]) -> Iterator[Batch]:
         try:
             for batch in source:
-                yield replace(batch, frame=in_nfc(batch.frame, keep=keep))
+                frame = in_nfc(batch.frame, keep=keep)
+                yield replace(batch, frame=renamed(frame, columns, reading.location) if columns else frame)
         finally:  # stop the reader at once when the consumer stops
             close = getattr(source, "close", None)
             if close is not None:
                 close()
 
     return replace(reading, batches=batches(iter(reading.batches)))
-
-
-def _renamed(reading: Reading, columns: tuple[str, ...] | None) -> Reading:
-    if not columns:
-        return reading
-
-    def batches(source: Iterable[Batch]) -> Iterator[Batch]:
-        for batch in source:
-            yield replace(batch, frame=renamed(batch.frame, columns, reading.location))
-
-    return replace(reading, batches=batches(reading.batches))
 
 
 def read_frame(location: str | Path, *, options: ReadOptions | None = None) -> pl.DataFrame:

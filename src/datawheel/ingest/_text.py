@@ -224,7 +224,7 @@ def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> int | None
 
 
 def _sound_block(data: bytearray, quote: bytes | None, decoder: Any, tail: str) -> tuple[bool, str]:
-    """Whether a block holds nothing that makes a row unsure, and its last character.
+    """Whether a block holds nothing that makes a row unsure, and what to carry to the next block.
 
     Unsure: a quote, a carriage return not before a newline (both left to the chunked read),
     bytes that are not UTF-8 or text not in NFC. ``decoder`` carries a character cut by the
