@@ -71,6 +71,24 @@ def test_quarantine_dataset_and_its_export(workspace: Workspace, tmp_path: Path)
     assert exported["raw"][0] == "3,4,5"
 
 
+def test_declared_types_quarantine_json_misfits_as_they_do_csv_ones(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "ages.json"
+    path.write_text('[{"age": 39}, {"age": "unknown"}, {"age": "NA"}]')
+    options = ReadOptions(schema={"age": pl.Int64()}, null_values=("NA",))
+    report = ingest(workspace, path, name="ages", options=options)
+    assert (report.rows_read, report.rows, report.quarantined) == (3, 2, 1)
+    assert workspace.read("ages").select("age", pl.col(SOURCE).struct.field("line")).rows() == [
+        (39, 1),
+        (None, 3),
+    ]
+    quarantine = workspace.read("ages.quarantine")
+    assert quarantine.select("line", "reason").rows() == [(2, "column 'age': 'unknown' is not int")]
+    with pytest.raises(QuarantineError, match=r"ages.json, line 2: column 'age': 'unknown' is not int"):
+        ingest(workspace, path, name="strict_ages", options=options, strict=True)
+
+
 def test_strict_commits_nothing(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(b"a,b\n1,2\n3,4,5\n")

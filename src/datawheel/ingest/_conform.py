@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 import polars as pl
 
@@ -42,6 +42,49 @@ def parse_schema(text: str) -> dict[str, pl.DataType]:
             )
         out[name.strip()] = TYPE_NAMES[kind.strip()]
     return out
+
+
+def check_declared(schema: Mapping[str, pl.DataType], columns: Sequence[str], location: str) -> None:
+    """An error if ``--schema`` declares a column the source does not have (a typo, say).
+
+    Example:
+        >>> try:
+        ...     check_declared({"agee": pl.Int64()}, ["age", "name"], "people.csv")
+        ... except IngestError as exc:
+        ...     print(exc.message, "|", exc.hint)
+        --schema declares 'agee', which people.csv does not have | its columns are age, name
+    """
+    data = [c for c in columns if not c.startswith("_")]
+    unknown = [c for c in schema if c not in data]
+    if unknown:
+        raise IngestError(
+            f"--schema declares {', '.join(map(repr, unknown))}, which {location} does not have",
+            hint=f"its columns are {', '.join(data) or 'none'}",
+        )
+
+
+def cleaned(
+    frame: pl.DataFrame, *, null_values: Collection[str], trim: bool, keep: Collection[str] = ()
+) -> pl.DataFrame:
+    """``frame`` with its text stripped of spaces around it (``trim``) and ``null_values`` as null.
+
+    Only data columns of text are touched, and not those in ``keep``.
+
+    Example:
+        >>> cleaned(pl.DataFrame({"a": [" x ", "?"], "_line": [1, 2]}), null_values=["?"], trim=True).rows()
+        [('x', 1), (None, 2)]
+    """
+    text = [c for c, t in frame.schema.items() if t == pl.String and not c.startswith("_") and c not in keep]
+    if not text or not (null_values or trim):
+        return frame
+    exprs = []
+    for name in text:
+        value = pl.col(name).str.strip_chars() if trim else pl.col(name)
+        nulls = pl.Series(list(null_values), dtype=pl.String)
+        exprs.append(
+            (pl.when(value.is_in(nulls)).then(None).otherwise(value) if null_values else value).alias(name)
+        )
+    return frame.with_columns(exprs)
 
 
 def infer_types(frame: pl.DataFrame) -> dict[str, pl.DataType]:
@@ -99,28 +142,30 @@ def _convert(values: pl.Series, dtype: pl.DataType, *, strict: bool) -> pl.Serie
 def conform(
     frame: pl.DataFrame, types: Mapping[str, pl.DataType], *, file: str | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Cast text columns to ``types``; rows with a value that does not fit go to quarantine.
+    """Cast columns to ``types``; rows with a value that does not fit go to quarantine.
 
-    Returns the conforming rows (``_raw`` dropped) and the quarantine, whose reason names every
-    column at fault with its value and the expected type.
+    Text is parsed as a CSV field is. A column already typed (from JSON, Parquet, a database) is
+    cast when nothing is lost (``2.0`` to int, ``1`` to bool, a date to a datetime) and else
+    read as its text (a number declared a date); a value that does not survive the cast whole
+    (``2.5`` as int) is a misfit. Returns the conforming rows (``_raw`` dropped) and the
+    quarantine, whose reason names every column at fault with its value and the expected type.
 
     Example:
         >>> df = pl.DataFrame({"age": ["39", "x"], "_line": [2, 3], "_raw": ["39", "x"]})
         >>> good, bad = conform(df, {"age": pl.Int64()}, file="a.csv")
         >>> good["age"].to_list(), bad.select("line", "reason").row(0)
         ([39], (3, "column 'age': 'x' is not int"))
+        >>> good, bad = conform(pl.DataFrame({"n": [2.0, 2.5]}), {"n": pl.Int64()}, file="a.parquet")
+        >>> good["n"].to_list(), bad["reason"].to_list()
+        ([2], ["column 'n': '2.5' is not int"])
     """
     casts, faults = [], []
     any_wrong = pl.Series([False] * frame.height, dtype=pl.Boolean)
     for name, dtype in types.items():
-        if name not in frame.columns or frame[name].dtype != pl.String or dtype == pl.String:
+        if name not in frame.columns or frame[name].dtype == dtype:
             continue
-        try:
-            converted = _convert(frame[name], dtype, strict=False)
-        except pl.exceptions.PolarsError:  # a format that varies too much to infer at all
-            converted = pl.Series(name, [None] * frame.height, dtype=dtype)
+        converted, wrong = _retyped(frame[name], dtype, file)
         casts.append(converted.alias(name))
-        wrong = frame[name].is_not_null() & converted.is_null()
         any_wrong = any_wrong | wrong
         label = _NAMES.get(str(dtype), str(dtype))
         faults.append(
@@ -134,6 +179,35 @@ def conform(
     bad = frame.with_columns(reason.alias("_reason")).filter(any_wrong) if any_wrong.any() else None
     good = frame.filter(~any_wrong).with_columns([c.filter(~any_wrong) for c in casts])
     return good.drop(RAW, strict=False), _as_quarantine(bad, file) if bad is not None else _empty()
+
+
+def _retyped(values: pl.Series, dtype: pl.DataType, file: str | None) -> tuple[pl.Series, pl.Series]:
+    """``values`` as ``dtype``, and where a value did not fit (not null before, lost or null after)."""
+    if values.dtype.is_nested():
+        raise IngestError(
+            f"{file}: column '{values.name}' holds {values.dtype}, which --schema cannot retype",
+            hint="leave it out of --schema",
+        )
+    if values.dtype == pl.String or dtype == pl.String:
+        text = values if values.dtype == pl.String else values.cast(pl.String)
+        try:
+            converted = _convert(text, dtype, strict=False)
+        except pl.exceptions.PolarsError:  # a format that varies too much to infer at all
+            converted = pl.Series(values.name, [None] * len(values), dtype=dtype)
+        return converted, values.is_not_null() & converted.is_null()
+    kinds = {_kind(values.dtype), _kind(dtype)}
+    if len(kinds) > 1 or None in kinds:  # a number declared a date, a date declared a number: read as text
+        return _retyped(values.cast(pl.String), dtype, file)
+    converted = values.cast(dtype, strict=False)
+    kept = converted.cast(values.dtype, strict=False) == values
+    return converted, values.is_not_null() & ~kept.fill_null(False)
+
+
+def _kind(dtype: pl.DataType) -> str | None:
+    """Types cast into one another directly: numbers (and booleans), or points in time."""
+    if dtype.is_numeric() or dtype == pl.Boolean:
+        return "number"
+    return "time" if dtype in (pl.Date, pl.Datetime) else None
 
 
 def _as_quarantine(bad: pl.DataFrame, file: str | None) -> pl.DataFrame:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import fastexcel
@@ -11,7 +11,7 @@ import polars as pl
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import LINE, Batch, Reading, renamed
-from datawheel.ingest._conform import conform, infer_types
+from datawheel.ingest._conform import check_declared, cleaned, conform, infer_types
 
 _UNNAMED = re.compile(r"__UNNAMED__\d+")
 _PROBE_ROWS = 256
@@ -24,6 +24,8 @@ def read_excel(
     has_header: bool = True,
     columns: Sequence[str] | None = None,
     schema: Mapping[str, pl.DataType] | None = None,
+    null_values: Collection[str] = (),
+    trim: bool = False,
 ) -> Reading:
     """Read one sheet of a spreadsheet; ``_line`` is each row's row number in the sheet.
 
@@ -41,6 +43,8 @@ def read_excel(
         columns: Names for the columns, in order (``--columns``).
         schema: Declared column types (``--schema``), which win over the inferred ones; a cell
             that does not fit goes to quarantine, as in a CSV file.
+        null_values: Cells read as null (``--null-values``), before the types are inferred.
+        trim: Strip spaces around cells' text (``--trim``), before the types are inferred.
 
     Raises:
         IngestError: The file cannot be opened as a spreadsheet, ``sheet`` is not one of its
@@ -60,6 +64,8 @@ def read_excel(
     frame = _read_sheet(path, name, first=first, has_header=has_header)
     if columns:
         frame = renamed(frame, columns, str(path))
+    check_declared(schema or {}, frame.columns, str(path))
+    frame = cleaned(frame, null_values=null_values, trim=trim)
     # Typed as a CSV file's columns are, a stray word in a column of numbers set aside.
     types = {**infer_types(frame.drop(LINE)), **(schema or {})}
     frame, strays = conform(frame, types, file=str(path))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
@@ -13,7 +14,7 @@ import pyarrow.parquet as pq
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame
-from datawheel.ingest._conform import RAW, conform
+from datawheel.ingest._conform import RAW, cleaned, conform
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
 CHUNK_LINES = 200_000
@@ -24,6 +25,8 @@ def read_jsonl(
     *,
     encoding: str = "auto",
     schema: Mapping[str, pl.DataType] | None = None,
+    null_values: Collection[str] = (),
+    trim: bool = False,
     chunk_lines: int = CHUNK_LINES,
 ) -> Reading:
     r"""Open a JSON Lines file: one object a line, read in chunks of lines.
@@ -31,7 +34,8 @@ def read_jsonl(
     The columns and types come from the first chunk (declared ``schema`` types win). A line
     that is not a JSON object, holds a field the first chunk did not have, or a value that does
     not fit its column's type goes to the quarantine with its line number; blank lines are
-    skipped.
+    skipped. Text equal to one of ``null_values`` (after stripping its spaces, with ``trim``)
+    is null before it is typed.
 
     Example:
         >>> import tempfile
@@ -44,11 +48,17 @@ def read_jsonl(
     size = check_file(path)
     with path.open("rb") as handle:
         enc = detect_encoding(handle.read(1 << 20)) if encoding == "auto" else codec_name(encoding)
-    return Reading("jsonl", str(path), _jsonl_batches(path, enc, dict(schema or {}), chunk_lines), enc, size)
+    cleaning = partial(cleaned, null_values=null_values, trim=trim)
+    batches = _jsonl_batches(path, enc, dict(schema or {}), cleaning, chunk_lines)
+    return Reading("jsonl", str(path), batches, enc, size)
 
 
 def _jsonl_batches(
-    path: Path, enc: str, declared: dict[str, pl.DataType], chunk_lines: int
+    path: Path,
+    enc: str,
+    declared: dict[str, pl.DataType],
+    cleaning: Callable[[pl.DataFrame], pl.DataFrame],
+    chunk_lines: int,
 ) -> Iterator[Batch]:
     schema: pl.Schema | None = None
     line, done = 1, 0
@@ -70,7 +80,7 @@ def _jsonl_batches(
                 schema = pl.Schema(
                     {c: declared.get(c, t) for c, t in frame.schema.items() if c not in (LINE, RAW)}
                 )
-            frame, extra = _fit(frame, schema, str(path))
+            frame, extra = _fit(cleaning(frame), schema, str(path))
             yield Batch(frame, pl.concat([*before, bad, extra]).sort("line"), bytes_read=done)
             before = []
     if schema is None:

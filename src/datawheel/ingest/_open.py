@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -10,6 +10,7 @@ import polars as pl
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat, in_nfc, renamed
+from datawheel.ingest._conform import check_declared, cleaned, conform
 from datawheel.ingest._dialect import QuoteChar
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
@@ -120,7 +121,7 @@ def open_source(
             raise IngestError(
                 "a SQL source needs a query", hint="pass --query 'SELECT …' with the database URL"
             )
-        return _in_nfc(read_sql(str(location), opts.query), columns=opts.columns)
+        return _finished(read_sql(str(location), opts.query), opts)
     path = Path(location)
     if kind in ("csv", "tsv"):
         return read_delimited(
@@ -137,11 +138,14 @@ def open_source(
             whole=whole,
         )
     if kind == "jsonl":
-        return _in_nfc(read_jsonl(path, encoding=opts.encoding, schema=opts.schema), columns=opts.columns)
+        jsonl = read_jsonl(
+            path, encoding=opts.encoding, schema=opts.schema, null_values=opts.null_values, trim=opts.trim
+        )
+        return _finished(jsonl, opts)
     if kind == "json":
-        return _in_nfc(read_json(path, encoding=opts.encoding), columns=opts.columns)
+        return _finished(read_json(path, encoding=opts.encoding), opts)
     if kind == "parquet":
-        return _in_nfc(read_parquet(path), columns=opts.columns)
+        return _finished(read_parquet(path), opts)
     if kind == "excel":
         excel = read_excel(
             path,
@@ -149,25 +153,44 @@ def open_source(
             has_header=opts.has_header is not False,
             columns=opts.columns,
             schema=opts.schema,
+            null_values=opts.null_values,
+            trim=opts.trim,
         )
-        return _in_nfc(excel)
+        return _finished(excel, replace(opts, columns=None))  # named before typing
     if put_blob is None:
         raise IngestError("reading a folder of files needs a blob store", hint="ingest it into a workspace")
-    return _in_nfc(read_folder(path, pattern=opts.pattern, put_blob=put_blob), keep=("path",))
+    return _finished(read_folder(path, pattern=opts.pattern, put_blob=put_blob), opts, keep=("path",))
 
 
-def _in_nfc(reading: Reading, *, keep: tuple[str, ...] = (), columns: Sequence[str] | None = None) -> Reading:
-    """The reading with its batches' text in Unicode NFC (see :func:`in_nfc`), as CSV's is.
+def _finished(reading: Reading, opts: ReadOptions, *, keep: tuple[str, ...] = ()) -> Reading:
+    """The reading's batches made as a CSV file's are, whatever the format.
 
-    Then its columns are named ``columns`` (``--columns``), if given. A folder's ``path`` is kept
-    as the file system spells it, so that it still finds the file.
+    Their text is put in Unicode NFC (see :func:`in_nfc`); their columns are named
+    ``opts.columns`` (``--columns``), if given; text equal to one of ``opts.null_values`` is
+    made null, and stripped first with ``opts.trim``; columns are cast to the types
+    ``opts.schema`` declares (the first batch must have every column it names), misfits going
+    to the quarantine. Columns ``keep`` (a folder's ``path``, which must still find its file)
+    are left as they are.
     """
 
     def batches(source: Iterator[Batch]) -> Iterator[Batch]:
+        first = True
         try:
             for batch in source:
                 frame = in_nfc(batch.frame, keep=keep)
-                yield replace(batch, frame=renamed(frame, columns, reading.location) if columns else frame)
+                if opts.columns:
+                    frame = renamed(frame, opts.columns, reading.location)
+                if first:
+                    check_declared(opts.schema, frame.columns, reading.location)
+                    first = False
+                frame = cleaned(frame, null_values=opts.null_values, trim=opts.trim, keep=keep)
+                frame, misfits = conform(frame, opts.schema, file=reading.location)
+                quarantine = (
+                    pl.concat([batch.quarantine, misfits]).sort("line")
+                    if misfits.height
+                    else batch.quarantine
+                )
+                yield replace(batch, frame=frame, quarantine=quarantine)
         finally:  # stop the reader at once when the consumer stops
             close = getattr(source, "close", None)
             if close is not None:

@@ -19,7 +19,7 @@ import polars as pl
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame, read_ahead
-from datawheel.ingest._conform import RAW, conform, infer_types
+from datawheel.ingest._conform import RAW, check_declared, cleaned, conform, infer_types
 from datawheel.ingest._dialect import Dialect, QuoteChar, dialect_of
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
@@ -88,6 +88,7 @@ def read_delimited(
         quote_char=quote_char,
         path=path,
     )
+    check_declared(schema or {}, dialect.columns, str(path))
     options = _Options(
         null_values=tuple(null_values), trim=trim, declared=dict(schema or {}), infer_rows=infer_rows
     )
@@ -725,10 +726,5 @@ def _parse_slowly(
 
 
 def _clean_values(frame: pl.DataFrame, options: _Options) -> pl.DataFrame:
-    data = [c for c in frame.columns if not c.startswith("_")]
-    exprs = []
-    for name in data:
-        value = pl.col(name).str.strip_chars() if options.trim else pl.col(name)
-        nulls = [*options.null_values, ""]
-        exprs.append(pl.when(value.is_in(nulls)).then(None).otherwise(value).alias(name))
-    return frame.with_columns(exprs)
+    """Fields as CSV reads them: empty ones null, like ``null_values``; stripped with ``trim``."""
+    return cleaned(frame, null_values=[*options.null_values, ""], trim=options.trim)
