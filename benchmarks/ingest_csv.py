@@ -20,8 +20,11 @@ its survey cannot prove sound (quotes, repeated first lines, another encoding), 
 ``--repeats 0.1`` makes the last tenth of the rows repeat the first tenth, which datawheel gives
 ids of their own (the n-th repeat of a content).
 
+``--quoted`` puts a comma in the free text, so that every row has a quoted field, as many
+files exported from spreadsheets and databases do.
+
     python benchmarks/ingest_csv.py [--rows 10000000] [--runs 3] [--chunked] [--compression C]
-                                    [--repeats F] [--keep]
+                                    [--repeats F] [--quoted] [--keep]
 """
 
 from __future__ import annotations
@@ -89,11 +92,13 @@ report(seconds, rows=result.rows, quarantined=result.quarantined)
 )
 
 
-def generate(path: Path, rows: int, *, repeats: float = 0.0) -> None:
+def generate(path: Path, rows: int, *, repeats: float = 0.0, quoted: bool = False) -> None:
     """Ten columns: integers, floats, booleans, dates, categories and free text.
 
     With ``repeats`` (a share of the rows), the last rows repeat the first ones, row for row.
+    With ``quoted``, the free text holds a comma, so that every row has a quoted field.
     """
+    about = ", about item" if quoted else " about item"
     step, distinct = 1_000_000, rows - int(rows * repeats)
     with path.open("wb") as out:
         for start in range(0, rows, step):
@@ -104,7 +109,7 @@ def generate(path: Path, rows: int, *, repeats: float = 0.0) -> None:
                 (pl.col("id") % 3 == 0).alias("flag"),
                 (pl.date(2024, 1, 1) + pl.duration(days=pl.col("id") % 700)).alias("day"),
                 pl.format("cat{}", pl.col("id") % 50).alias("category"),
-                pl.format("message {} about item {}", pl.col("id"), pl.col("id") % 1234).alias("text"),
+                pl.format("message {}" + about + " {}", pl.col("id"), pl.col("id") % 1234).alias("text"),
                 (pl.col("id") * 0.001).alias("score"),
                 pl.format("u{}@example.invalid", pl.col("id") % 100_000).alias("email"),
                 (pl.col("id") % 120).alias("age"),
@@ -129,13 +134,14 @@ def main() -> None:
     parser.add_argument(
         "--compression", default="zstd", help="the workspace's [store] compression (zstd, lz4, snappy…)"
     )
+    parser.add_argument("--quoted", action="store_true", help="a comma in the text: a quoted field a row")
     parser.add_argument("--keep", action="store_true", help="keep the generated file in benchmarks/results/")
     args = parser.parse_args()
     folder = Path(__file__).parent / "results" if args.keep else Path(tempfile.mkdtemp())
     folder.mkdir(exist_ok=True)
-    path = folder / f"ingest_{args.rows}_{args.repeats}.csv"
+    path = folder / f"ingest_{args.rows}_{args.repeats}{'_quoted' if args.quoted else ''}.csv"
     if not path.exists():
-        generate(path, args.rows, repeats=args.repeats)
+        generate(path, args.rows, repeats=args.repeats, quoted=args.quoted)
     size_mb = path.stat().st_size / 1e6
     results: dict[str, list[dict[str, float]]] = {
         "polars.read_csv (into memory)": [],
@@ -158,6 +164,7 @@ def main() -> None:
         if any(r["rows"] != args.rows or r.get("quarantined") for r in runs):
             raise SystemExit(f"rows disagree: {name} {runs}")
     repeated = f", the last {args.repeats:.0%} repeating the first rows" if args.repeats else ""
+    repeated += ", a quoted field in every row" if args.quoted else ""
     print(f"{args.rows:,} rows x 10 columns{repeated}, {size_mb:,.0f} MB of CSV, {args.runs} runs a side\n")
     median = {name: statistics.median(r["seconds"] for r in runs) for name, runs in results.items()}
     print_table(

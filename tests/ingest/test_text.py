@@ -1,6 +1,7 @@
 """CSV and TSV reading on real files and on hand-made bad ones."""
 
 import codecs
+import importlib
 from pathlib import Path
 
 import polars as pl
@@ -290,3 +291,56 @@ def test_a_lone_carriage_return_is_text_not_a_newline(tmp_path: Path) -> None:
     batches = list(read_delimited(path).batches)
     assert batches[0].frame.select("a", "b").rows() == [(5, 6)]
     assert batches[0].quarantine.select("line", "reason").rows() == [(2, "expected 2 fields, found 3")]
+
+
+def test_quoted_fields_are_read_in_one_pass_with_their_values(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text(
+        'id,text,score\n1,"hello, world",0.5\n2,"say ""hi""",1.5\n3,plain,2\n4,"",3\n', encoding="utf-8"
+    )
+    opener = read_delimited(path)
+    (batch,) = list(opener.batches)
+    assert batch.frame.rows() == [
+        (1, "hello, world", 0.5, 2),
+        (2, 'say "hi"', 1.5, 3),
+        (3, "plain", 2.0, 4),
+        (4, None, 3.0, 5),
+    ]
+    assert batch.quarantine.height == 0
+
+
+_FIELD = st.one_of(
+    st.text("a7 \u00e9", max_size=4),  # plain
+    st.text('a7 ,"\u00e9', max_size=4).map(lambda s: '"' + s.replace('"', '""') + '"'),  # quoted
+    st.sampled_from(['a"b', '5"', '"x"y', '"a\nb"', '"""', "", " "]),  # odd quoting, a record over lines
+)
+_MESSY = st.lists(
+    st.one_of(
+        st.tuples(_FIELD, _FIELD).map(",".join),
+        st.tuples(_FIELD, _FIELD).map(",".join),
+        st.lists(_FIELD, min_size=1, max_size=3).map(",".join),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=_MESSY)
+def test_fast_path_on_quoted_text_agrees_with_the_exact_path(tmp_path: Path, lines: list[str]) -> None:
+    path = tmp_path / "messy.csv"
+    path.write_text("n,s\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    fast, fast_bad, _ = read_all(path, chunk_bytes=64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(importlib.import_module("datawheel.ingest._text"), "_read_fast", lambda *_: None)
+        exact, exact_bad, _ = read_all(path, chunk_bytes=64)
+    assert fast.equals(exact)
+    assert fast_bad.equals(exact_bad)
+
+
+def test_a_quote_inside_a_field_is_read_or_quarantined_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "inch.csv"
+    path.write_text('size,note\n5"b,c",\n1,ok\n2,"fine"\n', encoding="utf-8")
+    frame, bad, _ = read_all(path)
+    assert frame.select("size", "note").rows() == [(1, "ok"), (2, "fine")]
+    assert bad.select("line", "reason").rows() == [(2, "expected 2 fields, found 3")]

@@ -77,12 +77,11 @@ def cleaned(
     text = [c for c, t in frame.schema.items() if t == pl.String and not c.startswith("_") and c not in keep]
     if not text or not (null_values or trim):
         return frame
-    exprs = []
+    nulls, exprs = list(null_values), []
     for name in text:
         value = pl.col(name).str.strip_chars() if trim else pl.col(name)
-        nulls = pl.Series(list(null_values), dtype=pl.String)
         exprs.append(
-            (pl.when(value.is_in(nulls)).then(None).otherwise(value) if null_values else value).alias(name)
+            (pl.when(value.is_in(nulls)).then(None).otherwise(value) if nulls else value).alias(name)
         )
     return frame.with_columns(exprs)
 

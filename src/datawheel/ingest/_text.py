@@ -353,20 +353,29 @@ def _read_fast(
 
     Polars raises on a row with too many fields or a value that does not fit its type, and
     fills a row with too few fields with nulls; so if it raises nothing and the chunk holds
-    exactly (width - 1) separators a line, every row has the right width. Quotes, blank lines,
-    bytes that do not decode, non-NFC text or trimming send the chunk to the exact path.
+    exactly (width - 1) separators a line, outside quoted fields, every row has the right
+    width. Quoted fields must keep to one line and their quotes to the edges of fields (see
+    :func:`_outside_quotes`). Blank lines, bytes that do not decode, non-NFC text or trimming
+    send the chunk to the exact path.
     """
     data = _fast_bytes(chunk)
     if data is None or not data or options.trim:
         return None
     sep, width = dialect.separator.encode("utf-8"), len(dialect.columns)
-    if dialect.quote is not None and dialect.quote.encode("utf-8") in data:
-        return None
+    quote = dialect.quote.encode("utf-8") if dialect.quote is not None else None
+    quoted = quote is not None and quote in data
     # With two columns or more a blank line has no separator, so the count below rules it out;
     # with one, look for blank lines outright.
     if width == 1 and (data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data):
         return None
-    newlines, separators = _count_bytes(data, b"\n", sep)
+    if quoted:
+        assert quote is not None
+        counted = _outside_quotes(data, sep, quote)
+        if counted is None:
+            return None
+        newlines, separators = counted
+    else:
+        newlines, separators = _count_bytes(data, b"\n", sep)
     lines = newlines + (0 if data.endswith(b"\n") else 1)
     if data is chunk.raw:
         chunk.lines = lines
@@ -378,7 +387,7 @@ def _read_fast(
             data,
             has_header=False,
             separator=dialect.separator,
-            quote_char=None,
+            quote_char=dialect.quote if quoted else None,
             schema={c: options.types[c] for c in dialect.columns},
             null_values=list(options.null_values) or None,
             raise_if_empty=False,
@@ -387,8 +396,46 @@ def _read_fast(
         return None
     if frame.height != lines:
         return None
+    if quoted:  # a quoted field is text as written: "" and a quoted null value are null, as unquoted
+        frame = cleaned(frame, null_values=[*options.null_values, ""], trim=False)
     numbers = pl.int_range(line, line + lines, dtype=pl.Int64, eager=True).alias(LINE)
     return frame.with_columns(numbers), quarantine_frame()
+
+
+def _outside_quotes(data: bytes, sep: bytes, quote: bytes) -> tuple[int, int] | None:
+    r"""The newlines of ``data``, and its separators outside quoted fields, if its quoting is plain.
+
+    Plain: every line holds an even number of quotes (no field spans lines), and each quote
+    opens a field (after a separator, a newline or the start), closes one (before a separator,
+    a line's end or the end), or is one of a doubled pair inside a field. Then the quotes pair
+    up in order, each pair enclosing (part of) a field, and a separator is outside every field
+    when an even number of quotes come before it. None when not plain (a quote inside an
+    unquoted field, a field over several lines) or a separator or quote is not one byte.
+
+    Example:
+        >>> _outside_quotes(b'1,"a, b"\n2,"say ""hi"", then go"\n', b",", b'"')
+        (2, 2)
+        >>> _outside_quotes(b'1,5" wide\n', b",", b'"') is None
+        True
+    """
+    if len(sep) != 1 or len(quote) != 1:
+        return None
+    array = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(array == quote[0])
+    newlines = np.flatnonzero(array == ord("\n"))
+    if len(quotes) % 2 or (np.searchsorted(quotes, newlines) % 2).any():
+        return None
+    edges = np.array([sep[0], quote[0], ord("\n"), ord("\r")], dtype=np.uint8)
+    before = array[np.maximum(quotes - 1, 0)]
+    after = array[np.minimum(quotes + 1, len(array) - 1)]
+    opening = np.arange(len(quotes)) % 2 == 0
+    at_start = np.isin(before, edges[[0, 1, 2]]) | (quotes == 0)
+    at_end = np.isin(after, edges) | (quotes == len(array) - 1)
+    if not np.where(opening, at_start, at_end).all():
+        return None
+    separators = np.flatnonzero(array == sep[0])
+    outside = int(np.count_nonzero(np.searchsorted(quotes, separators) % 2 == 0))
+    return len(newlines), outside
 
 
 def _count_bytes(data: bytes | bytearray, *values: bytes) -> list[int]:
@@ -651,19 +698,22 @@ def _parse_lines(
     )
     good = table.filter(ok)
     if quoted:
-        parsed = (
-            pl.read_csv(
-                good[RAW].str.join("\n").item().encode("utf-8") + b"\n",
-                has_header=False,
-                separator=sep,
-                quote_char=quote,
-                schema={c: pl.String() for c in dialect.columns},
-                raise_if_empty=False,
+        try:
+            parsed = (
+                pl.read_csv(
+                    good[RAW].str.join("\n").item().encode("utf-8") + b"\n",
+                    has_header=False,
+                    separator=sep,
+                    quote_char=quote,
+                    schema={c: pl.String() for c in dialect.columns},
+                    raise_if_empty=False,
+                )
+                if good.height
+                else pl.DataFrame(schema={c: pl.String() for c in dialect.columns})
             )
-            if good.height
-            else pl.DataFrame(schema={c: pl.String() for c in dialect.columns})
-        )
-        if parsed.height != good.height:
+        except pl.exceptions.PolarsError:  # a quote inside a field (a"b,c") that Polars reads otherwise
+            parsed = None
+        if parsed is None or parsed.height != good.height:
             return _parse_slowly("\n".join(lines.fill_null("").to_list()), first_line, dialect, file)
     else:
         parsed = (
