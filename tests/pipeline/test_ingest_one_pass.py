@@ -141,7 +141,9 @@ def test_a_line_too_long_and_one_too_short_are_both_quarantined(tmp_path: Path, 
 @pytest.mark.parametrize(
     ("data", "why"),
     [
-        (b'a,b\n1,"x"\n', "a quote"),
+        (b'a,b\n1,5"x\n', "a quote inside a field"),
+        (b'a,b\n1,"x\ny"\n', "a quoted field over two lines"),
+        (b'a,b\n1,"x""\n', "a quoted field not closed"),
         (b"a,b\n1,e\xcc\x81\n", "text not in NFC"),
         (b"a,b\n1,\xff\n", "bytes that are not UTF-8"),
         (b"a,b\n1,2\n\n3,4\n", "a blank line"),
@@ -155,6 +157,44 @@ def test_the_survey_leaves_unsure_files_to_the_chunked_read(
 ) -> None:
     reading = read_delimited(_write(tmp_path / "t.csv", data), whole=True)
     assert reading.whole is None, why
+
+
+def test_quoted_fields_take_the_one_pass_and_read_as_the_chunked_read_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [f'{i},"note {i}, with a comma",{i / 4}' for i in range(200)]
+    rows[7] = '7,"say ""hi""",1.75'
+    rows[9] = '9,"",2.25'
+    path = _write(tmp_path / "t.csv", ("id,note,x\n" + "\n".join(rows) + "\n").encode())
+    monkeypatch.setattr(text_reader, "STREAM_BYTES", 0)
+    assert read_delimited(path, whole=True).whole is not None
+    one, chunked = _ingest_both(tmp_path, monkeypatch, path)
+    assert_frame_equal(one, chunked)
+    assert one["note"][:2].to_list() == ["note 0, with a comma", "note 1, with a comma"]
+    assert one["note"][7:10].to_list() == ['say "hi"', "note 8, with a comma", None]
+
+
+@pytest.mark.parametrize("at", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize(("field", "sound"), [(b'"p,q"', True), (b'"p""q"', True), (b'"p\nq"', False)])
+def test_a_quoted_field_cut_by_a_blocks_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: bytes, sound: bool, at: int
+) -> None:
+    """The quoting carried from block to block: a field opened in one block, closed in the next."""
+    monkeypatch.setattr(text_reader, "CHUNK_BYTES", 1 << 12)
+    rows = b"a,b\n" + b"".join(b"%d,v%d\n" % (i, -i) for i in range(2_000))
+    cut = 3 * (1 << 12) - at  # where the field starts: the fourth block starts at field[at]
+    head = rows[: rows.rfind(b"\n", 0, cut - 8) + 1]
+    head += b"0" * (cut - len(head) - 1) + b","
+    data = head + field + b"\n1,2\n"
+    assert data[cut:].startswith(field)
+    assert data[3 * (1 << 12) :].startswith(field[at:])
+    path = _write(tmp_path / "t.csv", data)
+    monkeypatch.setattr(text_reader, "STREAM_BYTES", 0)
+    assert (read_delimited(path, whole=True).whole is not None) is sound
+    if sound:
+        one, chunked = _ingest_both(tmp_path / "both", monkeypatch, path)
+        assert_frame_equal(one, chunked)
+        assert one["b"][-2] == field[1:-1].replace(b'""', b'"').decode()
 
 
 def test_the_survey_takes_the_files_digest(tmp_path: Path, one_pass: None) -> None:
@@ -383,8 +423,8 @@ def test_scratch_folders_of_old_failed_writes_are_swept(tmp_path: Path) -> None:
         assert ws.read("t")["n"].to_list() == [2]
 
 
-_SOUND = ["1", "-2", "3.5", "x", "", " a", "é", "日本", "2024-01-02"]
-_UNSURE = ["e\u0301", '"q"', "a\rb"]  # not NFC, a quote, a lone carriage return
+_SOUND = ["1", "-2", "3.5", "x", "", " a", "é", "日本", "2024-01-02", '"q,r"', '""', '"s ""t"""']
+_UNSURE = ["e\u0301", 'q"', "a\rb", '"a\nb"']  # not NFC, a quote inside, a lone CR, a field over lines
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

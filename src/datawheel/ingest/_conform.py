@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import TypeVar
 
 import polars as pl
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import FILE, LINE, QUARANTINE_SCHEMA
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 RAW = "_raw"
 """Optional column of a frame being conformed: the row as it stood in the source."""
@@ -63,18 +66,17 @@ def check_declared(schema: Mapping[str, pl.DataType], columns: Sequence[str], lo
         )
 
 
-def cleaned(
-    frame: pl.DataFrame, *, null_values: Collection[str], trim: bool, keep: Collection[str] = ()
-) -> pl.DataFrame:
+def cleaned(frame: FrameT, *, null_values: Collection[str], trim: bool, keep: Collection[str] = ()) -> FrameT:
     """``frame`` with its text stripped of spaces around it (``trim``) and ``null_values`` as null.
 
-    Only data columns of text are touched, and not those in ``keep``.
+    Only data columns of text are touched, and not those in ``keep``; a lazy frame stays lazy.
 
     Example:
         >>> cleaned(pl.DataFrame({"a": [" x ", "?"], "_line": [1, 2]}), null_values=["?"], trim=True).rows()
         [('x', 1), (None, 2)]
     """
-    text = [c for c, t in frame.schema.items() if t == pl.String and not c.startswith("_") and c not in keep]
+    schema = frame.collect_schema()
+    text = [c for c, t in schema.items() if t == pl.String and not c.startswith("_") and c not in keep]
     if not text or not (null_values or trim):
         return frame
     nulls, exprs = list(null_values), []

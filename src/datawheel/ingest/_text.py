@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import blake3
-import numpy as np
 import polars as pl
 
 from datawheel.errors import IngestError
@@ -22,13 +21,13 @@ from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine
 from datawheel.ingest._conform import RAW, check_declared, cleaned, conform, infer_types
 from datawheel.ingest._dialect import Dialect, QuoteChar, dialect_of
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
+from datawheel.ingest._quoting import PlainQuoting, count_bytes
 
 CHUNK_BYTES = 16 << 20
 STREAM_BYTES = 64 << 20
 """Files at least this large are surveyed, to be read in one streaming pass if every row is sound."""
 SAMPLE_BYTES = 1 << 20
 _PROBE_BYTES = 1 << 16
-_COUNT_BLOCK = 1 << 18
 _MARKS_IN_A_ROW = 32
 """Enough for any run of combining marks in Unicode's stream-safe text (at most 30)."""
 _ABSENT = ("\x1f", "\x1e", "\x1d", "\x1c", "\x07")
@@ -136,8 +135,8 @@ def _whole(
     """The whole file as one typed lazy scan with ``_line``, its rows, and its BLAKE3 digest.
 
     A survey of the file's bytes must prove what the chunked reader checks chunk by chunk
-    (see :func:`_read_fast`): valid UTF-8 in NFC, no quote character, no trimming, and
-    exactly (width - 1) separators a line, with Polars raising on a line with too many. Then
+    (see :func:`_read_fast`): valid UTF-8 in NFC, plain quoting, no trimming, and exactly
+    (width - 1) separators a line outside quotes, with Polars raising on a line with too many. Then
     Polars can read the file alone, on every core, and give the rows the chunked reader would.
     The survey reads the whole file, so it takes the digest on the way. No scan (None) when a
     row is not sure, or when the first lines already repeat one another; no survey and no
@@ -148,9 +147,9 @@ def _whole(
         return None, 0, None
     start = (3 if enc == "utf-8-sig" else 0) + (_header_length(path, enc) if dialect.header else 0)
     hasher = blake3.blake3()  # one thread: the survey's own thread and this one keep both cores busy
-    rows = _survey(path, start, dialect, hasher)
+    surveyed = _survey(path, start, dialect, hasher)
     digest: str = hasher.hexdigest()
-    if rows is None:
+    if surveyed is None:
         return None, 0, digest
     first_line = 2 if dialect.header else 1
     head = _head_text(path, start)
@@ -165,7 +164,7 @@ def _whole(
         has_header=False,
         skip_lines=1 if dialect.header else 0,
         separator=dialect.separator,
-        quote_char=None,
+        quote_char=dialect.quote if surveyed.quoted else None,
         schema={c: options.types[c] for c in dialect.columns},
         null_values=list(options.null_values) or None,
         raise_if_empty=False,
@@ -173,20 +172,30 @@ def _whole(
         row_index_name=LINE,
         row_index_offset=first_line,
     )
-    return scan.with_columns(pl.col(LINE).cast(pl.Int64)), rows, digest
+    if surveyed.quoted:  # a quoted field is text as written: "" and a quoted null value are null
+        scan = cleaned(scan, null_values=[*options.null_values, ""], trim=False)
+    return scan.with_columns(pl.col(LINE).cast(pl.Int64)), surveyed.lines, digest
 
 
-def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> int | None:
+@dataclass(frozen=True)
+class _Surveyed:
+    lines: int
+    quoted: bool  # some field is quoted: Polars must read quotes as quotes
+
+
+def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> _Surveyed | None:
     """The lines of the file after byte ``start`` if each is sure to be one sound row; else None.
 
     Every byte of the file also goes through ``hasher`` (the reading's digest), so that the
     file is read once for both. Two threads share the work of a block, both releasing the GIL
     for most of it: a second thread hashes it and counts its newlines while this one reads the
     next block, into the other of two buffers, looks in it for what makes a row unsure and
-    counts its separators.
+    counts its separators (outside quoted fields, whose quoting must be plain: see
+    :class:`PlainQuoting`).
     """
     sep = dialect.separator.encode("utf-8")
     quote = dialect.quote.encode("utf-8") if dialect.quote else None
+    quoting = _plain_quoting(sep, quote) if quote is not None else None
     decoder = codecs.getincrementaldecoder("utf-8")()
     buffers = (bytearray(CHUNK_BYTES), bytearray(CHUNK_BYTES))
     sound, offset, newlines, separators = True, 0, 0, 0
@@ -195,7 +204,12 @@ def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> int | None
 
     def digest_and_count(data: bytearray, skip: int, count: bool) -> int:
         hasher.update(data)
-        return _count_bytes(data[skip:] if skip else data, b"\n")[0] if count else 0
+        return count_bytes(data[skip:] if skip else data, b"\n")[0] if count else 0
+
+    def count_separators(data: bytearray) -> int | None:
+        if quoting is not None:
+            return quoting.separators(data)
+        return None if quote is not None and quote in data else count_bytes(data, sep)[0]
 
     with path.open("rb") as handle, ThreadPoolExecutor(1, thread_name_prefix="datawheel-survey") as pool:
         while size := handle.readinto(buffers[offset // CHUNK_BYTES % 2]):  # free: counted a block ago
@@ -205,35 +219,37 @@ def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> int | None
             offset += size
             if sound and skip < size:
                 mine = data[skip:] if skip else data
-                sound, tail = _sound_block(mine, quote, decoder, tail)
-                separators += _count_bytes(mine, sep)[0] if sound else 0
+                sound, tail = _sound_block(mine, decoder, tail)
+                counted = count_separators(mine) if sound else None
+                sound, separators = counted is not None, separators + (counted or 0)
                 last = bytes(data[-1:])
             if pending is not None:
                 newlines += pending.result()  # in order, and the other buffer is free again
             pending = pool.submit(digest_and_count, data, skip, sound and skip < size)
         if pending is not None:
             newlines += pending.result()
-    if not sound:
+    if not sound or (quoting is not None and not quoting.ended()):
         return None
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return None
     lines = newlines + (0 if last == b"\n" else 1)
-    width = len(dialect.columns)
-    return lines if last and separators == (width - 1) * lines else None
+    if not last or separators != (len(dialect.columns) - 1) * lines:
+        return None
+    return _Surveyed(lines, quoted=quoting is not None and quoting.seen > 0)
 
 
-def _sound_block(data: bytearray, quote: bytes | None, decoder: Any, tail: str) -> tuple[bool, str]:
+def _sound_block(data: bytearray, decoder: Any, tail: str) -> tuple[bool, str]:
     """Whether a block holds nothing that makes a row unsure, and what to carry to the next block.
 
-    Unsure: a quote, a carriage return not before a newline (both left to the chunked read),
-    bytes that are not UTF-8 or text not in NFC. ``decoder`` carries a character cut by the
-    block's end over to the next block; ``tail``, the end of the block before from its last
-    starter (see :func:`_carried`), is checked with this one, as combining marks may follow
-    their letter across blocks.
+    Unsure: a carriage return not before a newline (left to the chunked read), bytes that are
+    not UTF-8 or text not in NFC. ``decoder`` carries a character cut by the block's end over
+    to the next block; ``tail``, the end of the block before from its last starter (see
+    :func:`_carried`), is checked with this one, as combining marks may follow their letter
+    across blocks.
     """
-    if (quote is not None and quote in data) or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return False, tail
     if data.isascii():  # NFC as it is; but a mark that begins the next block may compose with its end
         return True, chr(data[-1]) if data else tail
@@ -370,12 +386,13 @@ def _read_fast(
         return None
     if quoted:
         assert quote is not None
-        counted = _outside_quotes(data, sep, quote)
-        if counted is None:
+        quoting = _plain_quoting(sep, quote)
+        outside = quoting.separators(data) if quoting is not None else None
+        if outside is None or quoting is None or not quoting.ended():
             return None
-        newlines, separators = counted
+        newlines, separators = count_bytes(data, b"\n")[0], outside
     else:
-        newlines, separators = _count_bytes(data, b"\n", sep)
+        newlines, separators = count_bytes(data, b"\n", sep)
     lines = newlines + (0 if data.endswith(b"\n") else 1)
     if data is chunk.raw:
         chunk.lines = lines
@@ -402,64 +419,9 @@ def _read_fast(
     return frame.with_columns(numbers), quarantine_frame()
 
 
-def _outside_quotes(data: bytes, sep: bytes, quote: bytes) -> tuple[int, int] | None:
-    r"""The newlines of ``data``, and its separators outside quoted fields, if its quoting is plain.
-
-    Plain: every line holds an even number of quotes (no field spans lines), and each quote
-    opens a field (after a separator, a newline or the start), closes one (before a separator,
-    a line's end or the end), or is one of a doubled pair inside a field. Then the quotes pair
-    up in order, each pair enclosing (part of) a field, and a separator is outside every field
-    when an even number of quotes come before it. None when not plain (a quote inside an
-    unquoted field, a field over several lines) or a separator or quote is not one byte.
-
-    Example:
-        >>> _outside_quotes(b'1,"a, b"\n2,"say ""hi"", then go"\n', b",", b'"')
-        (2, 2)
-        >>> _outside_quotes(b'1,5" wide\n', b",", b'"') is None
-        True
-    """
-    if len(sep) != 1 or len(quote) != 1:
-        return None
-    array = np.frombuffer(data, dtype=np.uint8)
-    quotes = np.flatnonzero(array == quote[0])
-    newlines = np.flatnonzero(array == ord("\n"))
-    if len(quotes) % 2 or (np.searchsorted(quotes, newlines) % 2).any():
-        return None
-    edges = np.array([sep[0], quote[0], ord("\n"), ord("\r")], dtype=np.uint8)
-    before = array[np.maximum(quotes - 1, 0)]
-    after = array[np.minimum(quotes + 1, len(array) - 1)]
-    opening = np.arange(len(quotes)) % 2 == 0
-    at_start = np.isin(before, edges[[0, 1, 2]]) | (quotes == 0)
-    at_end = np.isin(after, edges) | (quotes == len(array) - 1)
-    if not np.where(opening, at_start, at_end).all():
-        return None
-    separators = np.flatnonzero(array == sep[0])
-    outside = int(np.count_nonzero(np.searchsorted(quotes, separators) % 2 == 0))
-    return len(newlines), outside
-
-
-def _count_bytes(data: bytes | bytearray, *values: bytes) -> list[int]:
-    r"""How many times each of ``values`` occurs in ``data``.
-
-    Single bytes are counted together, a block at a time, by NumPy: the block stays in the CPU's
-    cache while each value is counted in it, which is several times faster than ``bytes.count``
-    once per value. A longer value (a separator outside ASCII) is counted by ``bytes.count``.
-
-    Example:
-        >>> _count_bytes(b"a,b\nc,d\n", b"\n", b",")
-        [2, 2]
-    """
-    array = np.frombuffer(data, dtype=np.uint8)
-    counts = [0 if len(value) == 1 else data.count(value) for value in values]
-    single = [(i, value[0]) for i, value in enumerate(values) if len(value) == 1]
-    same = np.empty(min(_COUNT_BLOCK, len(array)), dtype=bool)
-    for start in range(0, len(array), _COUNT_BLOCK):
-        block = array[start : start + _COUNT_BLOCK]
-        found = same[: len(block)]
-        for i, value in single:
-            np.equal(block, value, out=found)
-            counts[i] += int(np.count_nonzero(found))
-    return counts
+def _plain_quoting(separator: bytes, quote: bytes) -> PlainQuoting | None:
+    """A check of plain quoting (see :class:`PlainQuoting`), if separator and quote are one byte each."""
+    return PlainQuoting(separator, quote) if len(separator) == len(quote) == 1 else None
 
 
 def _fast_bytes(chunk: _Chunk) -> bytes | None:
