@@ -344,3 +344,15 @@ def test_a_quote_inside_a_field_is_read_or_quarantined_not_a_crash(tmp_path: Pat
     frame, bad, _ = read_all(path)
     assert frame.select("size", "note").rows() == [(1, "ok"), (2, "fine")]
     assert bad.select("line", "reason").rows() == [(2, "expected 2 fields, found 3")]
+
+
+def test_spaces_alone_in_a_typed_column_are_null_on_either_path(tmp_path: Path) -> None:
+    path = tmp_path / "gaps.csv"
+    path.write_text("n,s\n1,x\n  ,y\n3,z\n", encoding="utf-8")
+    fast, fast_bad, _ = read_all(path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(importlib.import_module("datawheel.ingest._text"), "_read_fast", lambda *_: None)
+        exact, exact_bad, _ = read_all(path)
+    assert fast.select("n", "s").rows() == [(1, "x"), (None, "y"), (3, "z")]
+    assert fast.equals(exact)
+    assert fast_bad.height == exact_bad.height == 0

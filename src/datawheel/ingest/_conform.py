@@ -107,10 +107,10 @@ def infer_types(frame: pl.DataFrame) -> dict[str, pl.DataType]:
 
 
 def _infer(values: pl.Series) -> pl.DataType:
-    present = values.drop_nulls()
-    if present.is_empty():
+    stripped = values.drop_nulls().str.strip_chars()
+    stripped = stripped.filter(stripped != "")  # spaces alone are no value (see _retyped)
+    if stripped.is_empty():
         return pl.String()
-    stripped = present.str.strip_chars()
     if stripped.str.contains(r"^[+-]?0\d").any():
         return pl.String()
     allowed = len(stripped) // 100
@@ -195,7 +195,8 @@ def _retyped(values: pl.Series, dtype: pl.DataType, file: str | None) -> tuple[p
             converted = _convert(text, dtype, strict=False)
         except pl.exceptions.PolarsError:  # a format that varies too much to infer at all
             converted = pl.Series(values.name, [None] * len(values), dtype=dtype)
-        return converted, values.is_not_null() & converted.is_null()
+        blank = text.str.strip_chars() == ""  # spaces alone are no value: null, as Polars reads them
+        return converted, (values.is_not_null() & converted.is_null() & ~blank).fill_null(False)
     kinds = {_kind(values.dtype), _kind(dtype)}
     if len(kinds) > 1 or None in kinds:  # a number declared a date, a date declared a number: read as text
         return _retyped(values.cast(pl.String), dtype, file)

@@ -84,11 +84,15 @@ class PlainQuoting:
             return None
         if len(quotes) and not self._at_edges(array, quotes, inside):
             return None
+        # The quoted spans: from each opening quote to its closing one (or the piece's edge).
+        bounds = np.concatenate(([0], quotes)) if inside else quotes
+        if len(bounds) % 2:
+            bounds = np.concatenate((bounds, [len(array)]))
         separators = np.flatnonzero(array == self.separator)
-        outside = int(np.count_nonzero((np.searchsorted(quotes, separators) + inside) % 2 == 0))
+        at = np.searchsorted(separators, bounds)
         self.seen += len(quotes)
         self._before = int(array[-1])
-        return outside
+        return len(separators) - int((at[1::2] - at[0::2]).sum())
 
     def ended(self) -> bool:
         """Whether the file, read to its end, ended outside every quoted field."""
