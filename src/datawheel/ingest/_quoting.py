@@ -66,10 +66,17 @@ class PlainQuoting:
         """Quotes so far: an odd number means the piece to come starts inside a quoted field."""
         self._before = _NEWLINE  # the byte before the next piece (the start counts as a line's)
         self._closed_at_end = False  # the last piece ended with a closing quote: its next byte is unchecked
+        self.last: tuple[np.ndarray, int] | None = None
+        """The last piece's quotes (positions) and whether it began inside a field, if it had any."""
 
-    def separators(self, data: bytes | bytearray) -> int | None:
-        """The separators in ``data`` (the next piece) outside quoted fields; None once not plain."""
+    def separators(self, data: bytes | bytearray, *, lines_later: bool = False) -> int | None:
+        """The separators in ``data`` (the next piece) outside quoted fields; None once not plain.
+
+        With ``lines_later``, whether a field spans lines is left to the caller, who passes the
+        piece and ``last`` to :func:`within_lines` (in another thread, say) before trusting it.
+        """
         array = np.frombuffer(data, dtype=np.uint8)
+        self.last = None
         if not len(array):
             return 0
         if self._closed_at_end and array[0] not in (self.separator, self.quote, _NEWLINE, _RETURN):
@@ -79,8 +86,7 @@ class PlainQuoting:
         if not len(quotes) and not inside:  # the usual piece: nothing quoted, a plain count
             self._before, self._closed_at_end = int(array[-1]), False
             return count_bytes(data, bytes([self.separator]))[0]
-        newlines = np.flatnonzero(array == _NEWLINE)
-        if ((np.searchsorted(quotes, newlines) + inside) % 2).any():  # a newline inside a field
+        if not lines_later and not within_lines(data, (quotes, inside)):
             return None
         if len(quotes) and not self._at_edges(array, quotes, inside):
             return None
@@ -92,6 +98,7 @@ class PlainQuoting:
         at = np.searchsorted(separators, bounds)
         self.seen += len(quotes)
         self._before = int(array[-1])
+        self.last = quotes, inside
         return len(separators) - int((at[1::2] - at[0::2]).sum())
 
     def ended(self) -> bool:
@@ -110,3 +117,18 @@ class PlainQuoting:
         ends = np.isin(after, (self.separator, self.quote, _NEWLINE, _RETURN)) | (quotes == last)
         self._closed_at_end = bool(quotes[-1] == last and not opening[-1])
         return bool(np.where(opening, starts, ends).all())
+
+
+def within_lines(data: bytes | bytearray, quotes: tuple[np.ndarray, int] | None) -> bool:
+    r"""Whether no quoted field of ``data`` spans a newline, given its quotes (see ``PlainQuoting.last``).
+
+    Example:
+        >>> import numpy as np
+        >>> within_lines(b'"a"\n"b', (np.array([0, 2, 4]), 0)), within_lines(b'a\nb"', (np.array([3]), 1))
+        (True, False)
+    """
+    if quotes is None:
+        return True
+    positions, inside = quotes
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NEWLINE)
+    return not ((np.searchsorted(positions, newlines) + inside) % 2).any()

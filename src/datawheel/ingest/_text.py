@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import blake3
+import numpy as np
 import polars as pl
 
 from datawheel.errors import IngestError
@@ -21,7 +22,7 @@ from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine
 from datawheel.ingest._conform import RAW, check_declared, cleaned, conform, infer_types
 from datawheel.ingest._dialect import Dialect, QuoteChar, dialect_of
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
-from datawheel.ingest._quoting import PlainQuoting, count_bytes
+from datawheel.ingest._quoting import PlainQuoting, count_bytes, within_lines
 
 CHUNK_BYTES = 16 << 20
 STREAM_BYTES = 64 << 20
@@ -200,15 +201,18 @@ def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> _Surveyed 
     buffers = (bytearray(CHUNK_BYTES), bytearray(CHUNK_BYTES))
     sound, offset, newlines, separators = True, 0, 0, 0
     last, tail = b"", ""
-    pending: Future[int] | None = None
+    pending: Future[tuple[int, bool]] | None = None
 
-    def digest_and_count(data: bytearray, skip: int, count: bool) -> int:
+    def digest_and_count(
+        data: bytearray, skip: int, count: bool, quotes: tuple[np.ndarray, int] | None
+    ) -> tuple[int, bool]:
         hasher.update(data)
-        return count_bytes(data[skip:] if skip else data, b"\n")[0] if count else 0
+        mine = data[skip:] if skip else data
+        return (count_bytes(mine, b"\n")[0], within_lines(mine, quotes)) if count else (0, True)
 
     def count_separators(data: bytearray) -> int | None:
         if quoting is not None:
-            return quoting.separators(data)
+            return quoting.separators(data, lines_later=True)  # checked by the other thread
         return None if quote is not None and quote in data else count_bytes(data, sep)[0]
 
     with path.open("rb") as handle, ThreadPoolExecutor(1, thread_name_prefix="datawheel-survey") as pool:
@@ -217,17 +221,21 @@ def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> _Surveyed 
             data = block if size == len(block) else block[:size]
             skip = min(max(start - offset, 0), size)
             offset += size
+            quotes = None
             if sound and skip < size:
                 mine = data[skip:] if skip else data
                 sound, tail = _sound_block(mine, decoder, tail)
                 counted = count_separators(mine) if sound else None
                 sound, separators = counted is not None, separators + (counted or 0)
+                quotes = quoting.last if quoting is not None else None
                 last = bytes(data[-1:])
             if pending is not None:
-                newlines += pending.result()  # in order, and the other buffer is free again
-            pending = pool.submit(digest_and_count, data, skip, sound and skip < size)
+                counted_lines, within = pending.result()  # in order, and the other buffer is free again
+                newlines, sound = newlines + counted_lines, sound and within
+            pending = pool.submit(digest_and_count, data, skip, sound and skip < size, quotes)
         if pending is not None:
-            newlines += pending.result()
+            counted_lines, within = pending.result()
+            newlines, sound = newlines + counted_lines, sound and within
     if not sound or (quoting is not None and not quoting.ended()):
         return None
     try:
