@@ -3,7 +3,9 @@
 import json
 import shutil
 import sqlite3
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -118,18 +120,15 @@ def test_a_declared_column_the_source_lacks_is_an_error_naming_its_columns(
 ) -> None:
     frame = pl.DataFrame({"age": [39, 40], "name": ["Ann", "Bo"]})
     path = tmp_path / f"people{suffix}"
-    if suffix == ".csv":
-        frame.write_csv(path)
-    elif suffix == ".tsv":
-        frame.write_csv(path, separator="\t")
-    elif suffix == ".jsonl":
-        frame.write_ndjson(path)
-    elif suffix == ".json":
-        frame.write_json(path)
-    elif suffix == ".parquet":
-        frame.write_parquet(path)
-    else:
-        frame.write_excel(path)
+    writers: dict[str, Callable[[Path], object]] = {
+        ".csv": frame.write_csv,
+        ".tsv": partial(frame.write_csv, separator="\t"),
+        ".jsonl": frame.write_ndjson,
+        ".json": frame.write_json,
+        ".parquet": frame.write_parquet,
+        ".xlsx": frame.write_excel,
+    }
+    writers[suffix](path)
     with pytest.raises(
         IngestError, match=r"--schema declares 'agee', which .*people.* does not have"
     ) as caught:
