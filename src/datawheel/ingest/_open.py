@@ -156,7 +156,7 @@ def open_source(
             null_values=opts.null_values,
             trim=opts.trim,
         )
-        return _finished(excel, replace(opts, columns=None))  # named before typing
+        return _finished(excel, ReadOptions())  # named, cleaned and typed by the reader, before NFC
     if put_blob is None:
         raise IngestError("reading a folder of files needs a blob store", hint="ingest it into a workspace")
     return _finished(read_folder(path, pattern=opts.pattern, put_blob=put_blob), opts, keep=("path",))

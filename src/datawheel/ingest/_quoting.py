@@ -119,6 +119,25 @@ class PlainQuoting:
         return bool(np.where(opening, starts, ends).all())
 
 
+def plain_quoting(separator: bytes, quote: bytes) -> PlainQuoting | None:
+    """A check of plain quoting (see :class:`PlainQuoting`), if separator and quote are one byte each."""
+    return PlainQuoting(separator, quote) if len(separator) == len(quote) == 1 else None
+
+
+def separators_outside_quotes(data: bytes | bytearray, separator: bytes, quote: bytes) -> int | None:
+    r"""The separators of ``data`` (whole lines) outside quoted fields, if its quoting is plain; else None.
+
+    Example:
+        >>> separators_outside_quotes(b'1,"a, b"\n2,x\n', b",", b'"')
+        2
+        >>> separators_outside_quotes(b'1,"a\n', b",", b'"') is None
+        True
+    """
+    quoting = plain_quoting(separator, quote)
+    outside = quoting.separators(data) if quoting is not None else None
+    return outside if quoting is not None and quoting.ended() else None
+
+
 def within_lines(data: bytes | bytearray, quotes: tuple[np.ndarray, int] | None) -> bool:
     r"""Whether no quoted field of ``data`` spans a newline, given its quotes (see ``PlainQuoting.last``).
 

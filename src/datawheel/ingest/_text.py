@@ -19,10 +19,10 @@ import polars as pl
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame, read_ahead
-from datawheel.ingest._conform import RAW, check_declared, cleaned, conform, infer_types
+from datawheel.ingest._conform import RAW, FrameT, check_declared, cleaned, conform, infer_types
 from datawheel.ingest._dialect import Dialect, QuoteChar, dialect_of
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
-from datawheel.ingest._quoting import PlainQuoting, count_bytes, within_lines
+from datawheel.ingest._quoting import count_bytes, plain_quoting, separators_outside_quotes, within_lines
 
 CHUNK_BYTES = 16 << 20
 STREAM_BYTES = 64 << 20
@@ -174,7 +174,7 @@ def _whole(
         row_index_offset=first_line,
     )
     if surveyed.quoted:  # a quoted field is text as written: "" and a quoted null value are null
-        scan = cleaned(scan, null_values=[*options.null_values, ""], trim=False)
+        scan = _clean_values(scan, options)
     return scan.with_columns(pl.col(LINE).cast(pl.Int64)), surveyed.lines, digest
 
 
@@ -196,7 +196,7 @@ def _survey(path: Path, start: int, dialect: Dialect, hasher: Any) -> _Surveyed 
     """
     sep = dialect.separator.encode("utf-8")
     quote = dialect.quote.encode("utf-8") if dialect.quote else None
-    quoting = _plain_quoting(sep, quote) if quote is not None else None
+    quoting = plain_quoting(sep, quote) if quote is not None else None
     decoder = codecs.getincrementaldecoder("utf-8")()
     buffers = (bytearray(CHUNK_BYTES), bytearray(CHUNK_BYTES))
     sound, offset, newlines, separators = True, 0, 0, 0
@@ -379,7 +379,7 @@ def _read_fast(
     fills a row with too few fields with nulls; so if it raises nothing and the chunk holds
     exactly (width - 1) separators a line, outside quoted fields, every row has the right
     width. Quoted fields must keep to one line and their quotes to the edges of fields (see
-    :func:`_outside_quotes`). Blank lines, bytes that do not decode, non-NFC text or trimming
+    :class:`PlainQuoting`). Blank lines, bytes that do not decode, non-NFC text or trimming
     send the chunk to the exact path.
     """
     data = _fast_bytes(chunk)
@@ -394,9 +394,8 @@ def _read_fast(
         return None
     if quoted:
         assert quote is not None
-        quoting = _plain_quoting(sep, quote)
-        outside = quoting.separators(data) if quoting is not None else None
-        if outside is None or quoting is None or not quoting.ended():
+        outside = separators_outside_quotes(data, sep, quote)
+        if outside is None:
             return None
         newlines, separators = count_bytes(data, b"\n")[0], outside
     else:
@@ -422,14 +421,9 @@ def _read_fast(
     if frame.height != lines:
         return None
     if quoted:  # a quoted field is text as written: "" and a quoted null value are null, as unquoted
-        frame = cleaned(frame, null_values=[*options.null_values, ""], trim=False)
+        frame = _clean_values(frame, options)
     numbers = pl.int_range(line, line + lines, dtype=pl.Int64, eager=True).alias(LINE)
     return frame.with_columns(numbers), quarantine_frame()
-
-
-def _plain_quoting(separator: bytes, quote: bytes) -> PlainQuoting | None:
-    """A check of plain quoting (see :class:`PlainQuoting`), if separator and quote are one byte each."""
-    return PlainQuoting(separator, quote) if len(separator) == len(quote) == 1 else None
 
 
 def _fast_bytes(chunk: _Chunk) -> bytes | None:
@@ -745,6 +739,6 @@ def _parse_slowly(
     return frame, quarantine_frame(bad)
 
 
-def _clean_values(frame: pl.DataFrame, options: _Options) -> pl.DataFrame:
+def _clean_values(frame: FrameT, options: _Options) -> FrameT:
     """Fields as CSV reads them: empty ones null, like ``null_values``; stripped with ``trim``."""
     return cleaned(frame, null_values=[*options.null_values, ""], trim=options.trim)
