@@ -81,11 +81,11 @@ class PlainQuoting:
             return 0
         if self._closed_at_end and array[0] not in (self.separator, self.quote, _NEWLINE, _RETURN):
             return None
-        quotes = np.flatnonzero(array == self.quote)
         inside = self.seen % 2
-        if not len(quotes) and not inside:  # the usual piece: nothing quoted, a plain count
+        if not inside and self.quote not in data:  # the usual piece: nothing quoted, a plain count
             self._before, self._closed_at_end = int(array[-1]), False
             return count_bytes(data, bytes([self.separator]))[0]
+        quotes = np.flatnonzero(array == self.quote)
         if not lines_later and not within_lines(data, (quotes, inside)):
             return None
         if len(quotes) and not self._at_edges(array, quotes, inside):
@@ -113,8 +113,10 @@ class PlainQuoting:
             before[0] = self._before
         after = array[np.minimum(quotes + 1, last)]
         opening = (np.arange(len(quotes)) + inside) % 2 == 0
-        starts = np.isin(before, (self.separator, self.quote, _NEWLINE))
-        ends = np.isin(after, (self.separator, self.quote, _NEWLINE, _RETURN)) | (quotes == last)
+        # Compared one value at a time: far faster than np.isin (which sorts) for so few values.
+        starts = (before == self.separator) | (before == self.quote) | (before == _NEWLINE)
+        ends = (after == self.separator) | (after == self.quote) | (after == _NEWLINE) | (after == _RETURN)
+        ends |= quotes == last
         self._closed_at_end = bool(quotes[-1] == last and not opening[-1])
         return bool(np.where(opening, starts, ends).all())
 
