@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from datawheel.errors import IngestError
-from datawheel.ingest import LINE, Reading, ReadOptions, open_source
+from datawheel.ingest import LINE, Reading, ReadOptions, open_source, read_jsonl
 from datawheel.store import BlobStore
 
 DIGITS = Path(__file__).parents[1] / "data" / "digits_png"
@@ -151,3 +151,35 @@ def test_a_list_column_cannot_be_retyped(tmp_path: Path) -> None:
     pl.DataFrame({"tags": [["a"], ["b", "c"]]}).write_parquet(path)
     with pytest.raises(IngestError, match="column 'tags' holds List"):
         read_all(open_source(path, options=ReadOptions(schema={"tags": pl.String()})))
+
+
+def test_a_declared_jsonl_field_may_first_appear_after_the_first_chunk(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    lines = [{"id": i} for i in range(5)] + [{"id": 5, "score": "7"}, {"id": 6, "score": "x"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    reading = read_jsonl(path, schema={"score": pl.Int64()}, chunk_lines=2)
+    frame, bad = read_all(reading)
+    assert frame.schema["score"] == pl.Int64()
+    assert frame["score"].to_list() == [None] * 5 + [7]
+    assert bad.select("line", "reason").rows() == [(7, "column 'score': 'x' is not int")]
+    without = read_all(read_jsonl(path, chunk_lines=2))[1]  # undeclared, the late field is a stray
+    assert without["line"].to_list() == [6, 7]
+
+
+def test_a_declared_field_no_jsonl_line_holds_is_an_error_after_all_lines(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "name": "n"}) + "\n" for i in range(5)))
+    with pytest.raises(
+        IngestError, match=r"--schema declares 'scroe', which .*events\.jsonl does not have"
+    ) as caught:
+        read_all(read_jsonl(path, schema={"scroe": pl.Int64()}, chunk_lines=2))
+    assert caught.value.hint == "its columns are id, name"
+
+
+def test_jsonl_fields_named_by_columns_are_typed_by_their_new_names(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"a": "1", "b": "x"}\n{"a": "2", "b": "y"}\n')
+    options = ReadOptions(columns=("n", "label"), schema={"n": pl.Int64()})
+    frame, bad = read_all(open_source(path, options=options))
+    assert frame.select("n", "label").rows() == [(1, "x"), (2, "y")]
+    assert bad.height == 0

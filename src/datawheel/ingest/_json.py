@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame
-from datawheel.ingest._conform import RAW, cleaned, conform
+from datawheel.ingest._conform import RAW, check_declared, cleaned, conform
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
 CHUNK_LINES = 200_000
@@ -31,11 +31,12 @@ def read_jsonl(
 ) -> Reading:
     r"""Open a JSON Lines file: one object a line, read in chunks of lines.
 
-    The columns and types come from the first chunk (declared ``schema`` types win). A line
-    that is not a JSON object, holds a field the first chunk did not have, or a value that does
-    not fit its column's type goes to the quarantine with its line number; blank lines are
-    skipped. Text equal to one of ``null_values`` (after stripping its spaces, with ``trim``)
-    is null before it is typed.
+    The columns and types come from the first chunk, and from the declared ``schema``, whose
+    types win: a declared field may first appear later in the file, but one that no line holds
+    is an error (a misspelt name, say). A line that is not a JSON object, holds a field neither
+    the first chunk nor ``schema`` has, or a value that does not fit its column's type goes to
+    the quarantine with its line number; blank lines are skipped. Text equal to one of
+    ``null_values`` (after stripping its spaces, with ``trim``) is null before it is typed.
 
     Example:
         >>> import tempfile
@@ -62,6 +63,7 @@ def _jsonl_batches(
 ) -> Iterator[Batch]:
     schema: pl.Schema | None = None
     line, done = 1, 0
+    unseen = set(declared)  # declared fields no line has held yet
     before: list[pl.DataFrame] = []  # lines set aside before the first object, which sets the columns
     with path.open("r", encoding=enc, errors="surrogateescape", newline="\n") as handle:
         while True:
@@ -76,15 +78,17 @@ def _jsonl_batches(
                 before.append(bad)
                 continue
             frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+            unseen.difference_update(frame.columns)
             if schema is None:
-                schema = pl.Schema(
-                    {c: declared.get(c, t) for c, t in frame.schema.items() if c not in (LINE, RAW)}
-                )
+                found = {c: declared.get(c, t) for c, t in frame.schema.items() if c not in (LINE, RAW)}
+                schema = pl.Schema({**found, **{c: t for c, t in declared.items() if c not in found}})
             frame, extra = _fit(cleaning(frame), schema, str(path))
             yield Batch(frame, pl.concat([*before, bad, extra]).sort("line"), bytes_read=done)
             before = []
     if schema is None:
         _no_objects(path, pl.concat(before) if before else quarantine_frame())
+    if unseen:  # a declared field no line held: the same error as a column a CSV file lacks
+        check_declared(declared, [c for c in schema if c not in unseen], str(path))
 
 
 def _no_objects(path: Path, bad: pl.DataFrame) -> NoReturn:

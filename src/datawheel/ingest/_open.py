@@ -139,7 +139,11 @@ def open_source(
         )
     if kind == "jsonl":
         jsonl = read_jsonl(
-            path, encoding=opts.encoding, schema=opts.schema, null_values=opts.null_values, trim=opts.trim
+            path,
+            encoding=opts.encoding,
+            schema=None if opts.columns else opts.schema,  # names given by --columns: typed once named
+            null_values=opts.null_values,
+            trim=opts.trim,
         )
         return _finished(jsonl, opts)
     if kind == "json":
