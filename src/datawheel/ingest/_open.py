@@ -145,7 +145,9 @@ def open_source(
             null_values=opts.null_values,
             trim=opts.trim,
         )
-        return _finished(jsonl, opts)
+        return _finished(
+            jsonl, replace(opts, null_values=(), trim=False)
+        )  # cleaned before typed, by the reader
     if kind == "json":
         return _finished(read_json(path, encoding=opts.encoding), opts)
     if kind == "parquet":
