@@ -202,6 +202,42 @@ def test_reserved_and_repeated_header_names(tmp_path: Path) -> None:
     assert frame.columns == ["id", "name", "name_2", LINE]
 
 
+
+@pytest.mark.parametrize(
+    ("content", "columns", "types"),
+    [
+        # pandas' to_csv writes its index under an empty name
+        (",a,b\n0,x,1.5\n1,y,2.5\n", ["column_1", "a", "b"], [pl.Int64, pl.String, pl.Float64]),
+        ("a,b,a\n1,2,3\n", ["a", "b", "a_2"], [pl.Int64] * 3),
+        ("id,,when\n1,x,2024-01-02\n", ["id", "column_2", "when"], [pl.Int64, pl.String, pl.Date]),
+    ],
+)
+def test_header_with_empty_or_repeated_names_is_found(
+    tmp_path: Path, content: str, columns: list[str], types: list[pl.DataType]
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(content, encoding="utf-8")
+    frame, bad, _ = read_all(path)
+    assert frame.columns == [*columns, LINE]
+    assert [frame.schema[c] for c in columns] == types
+    assert (frame.height, bad.height, frame[LINE][0]) == (content.count("\n") - 1, 0, 2)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "a,,b\nc,d,e\n",  # text below, and the first line has a hole: data, not names
+        "x,x\ny,z\n",  # text below, a repeated cell: data
+        ",\n1,2\n",  # nothing named
+    ],
+)
+def test_first_line_with_holes_or_repeats_over_text_is_data(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(content, encoding="utf-8")
+    frame, _, _ = read_all(path)
+    assert frame[LINE][0] == 1
+    assert frame.height == content.count("\n")
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(

@@ -97,21 +97,30 @@ def _sniff_separator(lines: list[str]) -> str:
 def _looks_like_header(rows: list[list[str]]) -> bool:
     """Whether the first row names the columns rather than holding data.
 
-    Its cells must be distinct, non-empty and not numbers (a lone line must moreover look like
-    names: a letter first, then letters, digits, spaces, '.', '-' or '_'). Then it is a header if some column
-    below holds typed values (numbers, booleans, dates) that its first cell is not, or else if
-    none of its cells recurs in its column below.
+    No cell may be a number. Then it is a header if some column below holds typed values
+    (numbers, booleans, dates) that its first cell is not, or else if its cells are distinct,
+    non-empty and none recurs in its column below. A header may leave a cell empty (pandas
+    writes its index that way) or repeat a name: :func:`_clean_names` numbers those. A lone
+    line is taken for the header of an empty table only if its cells look like distinct names
+    (a letter first, then letters, digits, spaces, '.', '-' or '_').
+
+    Example:
+        >>> _looks_like_header([["", "a", "b"], ["0", "x", "1.5"]]), _looks_like_header([["a", "b"], ["c", "d"]])
+        (True, True)
+        >>> _looks_like_header([["a", "a"], ["b", "c"]]), _looks_like_header([["1", "a"], ["2", "b"]])
+        (False, False)
     """
     first, rest = rows[0], rows[1:]
-    if any(not c.strip() or _NUMBER.match(c) for c in first) or len(set(first)) < len(first):
+    if all(not c.strip() for c in first) or any(_NUMBER.match(c) for c in first):
         return False
+    named = all(c.strip() for c in first) and len(set(first)) == len(first)
     if not rest:  # a lone line of names is taken for the header of an empty table
-        return all(_NAME_LIKE.match(c.strip()) for c in first)
+        return named and all(_NAME_LIKE.match(c.strip()) for c in first)
     for i, cell in enumerate(first):
         below = [r[i] for r in rest if len(r) > i and r[i].strip()]
-        if below and _typed(below) and not _typed([cell]):
+        if cell.strip() and below and _typed(below) and not _typed([cell]):
             return True
-    return not any(any(len(r) > i and r[i] == cell for r in rest) for i, cell in enumerate(first))
+    return named and not any(any(len(r) > i and r[i] == cell for r in rest) for i, cell in enumerate(first))
 
 
 def _typed(values: list[str]) -> bool:
