@@ -13,6 +13,7 @@ from datawheel.ingest._batch import (
     SourceFormat,
     quarantine_frame,
 )
+from datawheel.ingest._compressed import compression_of
 from datawheel.ingest._conform import TYPE_NAMES, conform, infer_types, parse_schema
 from datawheel.ingest._encoding import codec_name, detect_encoding
 from datawheel.ingest._excel import read_excel
@@ -32,6 +33,7 @@ __all__ = [
     "Reading",
     "SourceFormat",
     "codec_name",
+    "compression_of",
     "conform",
     "detect_encoding",
     "detect_format",

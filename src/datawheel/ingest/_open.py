@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -10,6 +11,15 @@ import polars as pl
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat, in_nfc, renamed
+from datawheel.ingest._compressed import (
+    as_given,
+    compression_of,
+    decompressed,
+    head,
+    plain_name,
+    renamed_error,
+    scratch_folder,
+)
 from datawheel.ingest._conform import check_declared, cleaned, conform
 from datawheel.ingest._dialect import QuoteChar
 from datawheel.ingest._excel import read_excel
@@ -33,6 +43,7 @@ _SUFFIXES: dict[str, SourceFormat] = {
     ".ods": "excel",
 }
 _BINARY = {b"PAR1": "parquet", b"PK\x03\x04": "excel"}
+_SNIFF_BYTES = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,9 @@ class ReadOptions:
 def detect_format(location: str | Path, *, query: str | None = None) -> SourceFormat:
     """The kind of a source: a query, a folder, a file's suffix, else its first bytes.
 
+    A compressed file (see :func:`compression_of`) is the kind its name tells without the
+    compression suffix (``train.csv.gz`` is CSV), else the kind its decompressed bytes show.
+
     Example:
         >>> detect_format("data/train.tsv"), detect_format("sqlite:///x.db", query="SELECT 1")
         ('tsv', 'sql')
@@ -70,26 +84,28 @@ def detect_format(location: str | Path, *, query: str | None = None) -> SourceFo
     path = Path(location)
     if path.is_dir():
         return "files"
-    found = _SUFFIXES.get(path.suffix.lower())
+    codec = compression_of(path)
+    found = _SUFFIXES.get(Path(plain_name(path) if codec else path.name).suffix.lower())
     if found is not None:
         return found
     if not path.is_file():
         raise IngestError(f"no file or folder {path}", hint="check the path")
-    return _sniff(path)
-
-
-def _sniff(path: Path) -> SourceFormat:
+    if codec is not None:
+        return _sniff(head(path, codec, _SNIFF_BYTES))
     with path.open("rb") as handle:
-        head = handle.read(64 << 10)
+        return _sniff(handle.read(_SNIFF_BYTES))
+
+
+def _sniff(start: bytes) -> SourceFormat:
     for magic, kind in _BINARY.items():
-        if head.startswith(magic):
+        if start.startswith(magic):
             return kind  # type: ignore[return-value]
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    text = start.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"{"):
         return "jsonl"
     if text.startswith(b"["):
         return "json"
-    lines = head.split(b"\n")[:50]
+    lines = start.split(b"\n")[:50]
     return "tsv" if sum(line.count(b"\t") for line in lines) >= len(lines) - 1 > 0 else "csv"
 
 
@@ -100,11 +116,14 @@ def open_source(
     options: ReadOptions | None = None,
     put_blob: Callable[[Path], str] | None = None,
     whole: bool = False,
+    scratch: Path | None = None,
 ) -> Reading:
     r"""Open any source datawheel reads: CSV, TSV, JSON, JSON Lines, Parquet, Excel, SQL, folders.
 
     ``whole`` asks a reader that can to offer the rows as one lazy scan too, when it can prove
-    them sound beforehand (see :func:`read_delimited`).
+    them sound beforehand (see :func:`read_delimited`). A compressed file (gzip, bzip2, xz,
+    zstd) is read through a plain copy in a folder of its own in ``scratch`` (else the system's
+    temp folder), gone once its rows are read (see :mod:`datawheel.ingest._compressed`).
 
     Example:
         >>> import tempfile
@@ -123,6 +142,9 @@ def open_source(
             )
         return _finished(read_sql(str(location), opts.query), opts)
     path = Path(location)
+    codec = compression_of(path) if kind != "files" else None
+    if codec is not None:
+        return _through_plain_copy(path, codec, kind, opts, scratch)
     if kind in ("csv", "tsv"):
         return read_delimited(
             path,
@@ -166,6 +188,26 @@ def open_source(
     if put_blob is None:
         raise IngestError("reading a folder of files needs a blob store", hint="ingest it into a workspace")
     return _finished(read_folder(path, pattern=opts.pattern, put_blob=put_blob), opts, keep=("path",))
+
+
+def _through_plain_copy(
+    path: Path, codec: str, kind: SourceFormat, opts: ReadOptions, scratch: Path | None
+) -> Reading:
+    """A compressed file's rows, read from a plain copy but naming the file as given."""
+    folder = scratch_folder(scratch)
+    plain = None
+    try:
+        plain = decompressed(path, codec, folder)
+        reading = open_source(plain, format=kind, options=opts)
+    except IngestError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if plain is None:
+            raise
+        raise renamed_error(exc, plain, path) from exc
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return as_given(reading, plain, path, folder)
 
 
 def _finished(reading: Reading, opts: ReadOptions, *, keep: tuple[str, ...] = ()) -> Reading:

@@ -26,6 +26,7 @@ from datawheel.ingest import (
     Reading,
     ReadOptions,
     SourceFormat,
+    compression_of,
     detect_format,
     open_source,
 )
@@ -34,7 +35,7 @@ from datawheel.pipeline._fingerprint import code_fingerprint
 from datawheel.pipeline._record import StepRun, run_step
 from datawheel.pipeline._replay import replayable, without_call
 from datawheel.store import ROW_HASH, ROW_ID, SOURCE, RowCountError, is_system_column
-from datawheel.workspace import Workspace
+from datawheel.workspace import STATE_DIR, Workspace
 
 QUARANTINE_SUFFIX = ".quarantine"
 _DIGEST_BUFFER = 8 << 20
@@ -139,7 +140,8 @@ def ingest(
     opts = options or ReadOptions()
     kind = format or detect_format(location, query=opts.query)
     where = _location(location, kind, opts.query)
-    reading = _open(location, where, kind, opts, workspace) if kind in ("csv", "tsv") else None
+    surveyed = kind in ("csv", "tsv") and compression_of(Path(where)) is None
+    reading = _open(location, where, kind, opts, workspace) if surveyed else None
     digest = reading.digest if reading is not None and reading.digest else _digest(where, kind, opts)
     parameters = _parameters(where, kind, opts, key=key, meta=meta, append=append, source=source)
     found = _already(workspace, name, kind, where, digest, parameters)
@@ -211,6 +213,7 @@ def _open(
         options=opts,
         put_blob=workspace.blobs.put_file,
         whole=True,
+        scratch=workspace.root / STATE_DIR / "scratch",
     )
 
 
