@@ -202,7 +202,6 @@ def test_reserved_and_repeated_header_names(tmp_path: Path) -> None:
     assert frame.columns == ["id", "name", "name_2", LINE]
 
 
-
 @pytest.mark.parametrize(
     ("content", "columns", "types"),
     [
@@ -237,6 +236,47 @@ def test_first_line_with_holes_or_repeats_over_text_is_data(tmp_path: Path, cont
     frame, _, _ = read_all(path)
     assert frame[LINE][0] == 1
     assert frame.height == content.count("\n")
+
+
+@pytest.mark.parametrize(
+    ("content", "options", "price"),
+    [
+        # a spreadsheet's ';' file: the numbers show the decimal comma
+        ("name;price\nÄpfel;1,50\nBirnen;2\n", {}, [1.5, 2.0]),
+        # a tab file may hold lists: only when told
+        ("name\tprice\nÄpfel\t1,50\nBirnen\t2\n", {}, ["1,50", "2"]),
+        ("name\tprice\nÄpfel\t1,50\nBirnen\t2\n", {"decimal_comma": True}, [1.5, 2.0]),
+        # dots and commas mixed: neither is sure, the text is kept
+        ("name;price\nÄpfel;1.5\nBirnen;2,5\n", {}, ["1.5", "2,5"]),
+        ("name;price\nÄpfel;1,50\nBirnen;2\n", {"decimal_comma": False}, ["1,50", "2"]),
+    ],
+)
+def test_decimal_comma(tmp_path: Path, content: str, options: dict[str, bool], price: list[object]) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(content, encoding="utf-8")
+    frame, bad, _ = read_all(path, **options)
+    assert (frame["price"].to_list(), bad.height) == (price, 0)
+
+
+def test_decimal_comma_misfits_go_to_quarantine_on_the_exact_path(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a;b\n1,5;x\n2,5;y;z\n1,2,3;w\n-0,25;v\n", encoding="utf-8")
+    frame, bad, _ = read_all(path, decimal_comma=True, schema={"a": pl.Float64()})
+    assert frame.select("a", LINE).rows() == [(1.5, 2), (-0.25, 5)]
+    assert bad.select("line", "reason").rows() == [
+        (3, "expected 2 fields, found 3"),
+        (4, "column 'a': '1,2,3' is not float"),
+    ]
+
+
+def test_decimal_comma_with_comma_separator_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="a decimal comma needs a separator other than ','") as info:
+        read_delimited(path, decimal_comma=True)
+    assert info.value.hint
+    assert "--separator" in info.value.hint
+
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(

@@ -479,3 +479,24 @@ def test_any_file_gives_what_the_chunked_read_gives(
     assert_frame_equal(one, chunked)
     if bad_one is not None and bad_chunked is not None:
         assert_frame_equal(bad_one.sort("line"), bad_chunked.sort("line"))
+
+
+def test_decimal_commas_read_alike_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [f"item {i};{i},{i % 100:02d};{i % 9}" for i in range(300)]
+    path = _write(tmp_path / "prices.csv", ("name;price;count\n" + "\n".join(lines) + "\n").encode())
+    one, chunked = _ingest_both(tmp_path, monkeypatch, path)
+    assert_frame_equal(one, chunked)
+    assert one.schema["price"] == pl.Float64
+    assert one.schema["count"] == pl.Int64
+    assert one.filter(pl.col("line") == 3)["price"].item() == pytest.approx(1.01)
+    assert one.height == 300
+
+
+def test_decimal_commas_in_the_one_pass(tmp_path: Path, one_pass: None) -> None:
+    path = _write(tmp_path / "p.csv", "".join(f"{i};{i},5;x\n" for i in range(50)).encode())
+    with Workspace.init(tmp_path / "ws") as ws:
+        report = ingest(ws, path, name="p", options=ReadOptions(has_header=False))
+        parts = list((tmp_path / "ws" / ".datawheel" / "tables" / "p").glob("*.parquet"))
+        assert report.rows == 50
+        assert len(parts) == 1
+        assert ws.read("p")["column_2"].to_list() == [i + 0.5 for i in range(50)]

@@ -99,6 +99,13 @@ def ingest(
         str | None, typer.Option(help="Values read as null, comma-separated (e.g. '?,NA').")
     ] = None,
     trim: Annotated[bool, typer.Option("--trim", help="Strip spaces around fields.")] = False,
+    decimal_comma: Annotated[
+        bool | None,
+        typer.Option(
+            "--decimal-comma/--no-decimal-comma",
+            help="Floats are written 1,5 (default: guessed for ';'-separated files).",
+        ),
+    ] = None,
     schema: Annotated[str | None, typer.Option(help="Declared types, e.g. 'age:int,when:date'.")] = None,
     query: Annotated[str | None, typer.Option(help="SQL query to run on the database URL SOURCE.")] = None,
     pattern: Annotated[
@@ -133,6 +140,7 @@ def ingest(
         query=query,
         pattern=pattern,
         sheet=sheet,
+        decimal_comma=decimal_comma,
     )
     location = source if query is not None else Path(source)
     with workspace() as ws, _progress(enabled=not json) as progress:

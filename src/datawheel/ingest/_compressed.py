@@ -19,10 +19,11 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO
+from types import TracebackType
+from typing import Protocol, Self
 
-import pyarrow as pa
 import polars as pl
+import pyarrow as pa
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import Batch, Reading
@@ -34,7 +35,7 @@ _SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst
 
 
 def compression_of(path: Path) -> str | None:
-    """The codec a file is compressed with (``gzip``, ``bzip2``, ``xz``, ``zstd``), by its first bytes.
+    r"""The codec a file is compressed with (``gzip``, ``bzip2``, ``xz``, ``zstd``), by its first bytes.
 
     The bytes decide, not the name: a ``.gz`` that is plain text is read as text.
 
@@ -68,7 +69,15 @@ def plain_name(path: Path) -> str:
     return path.stem if path.suffix.lower() in _SUFFIXES else path.name
 
 
-def _open(path: Path, codec: str) -> BinaryIO:
+class _Stream(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None, /
+    ) -> object: ...
+
+
+def _open(path: Path, codec: str) -> _Stream:
     """A stream of the decompressed bytes (every member or frame of the file, one after another)."""
     if codec == "gzip":
         return gzip.open(path, "rb")
@@ -76,7 +85,8 @@ def _open(path: Path, codec: str) -> BinaryIO:
         return bz2.open(path, "rb")
     if codec == "xz":
         return lzma.open(path, "rb")
-    return pa.CompressedInputStream(pa.OSFile(str(path)), "zstd")  # type: ignore[return-value]
+    stream: _Stream = pa.CompressedInputStream(pa.OSFile(str(path)), "zstd")
+    return stream
 
 
 def head(path: Path, codec: str, size: int) -> bytes:
@@ -131,7 +141,10 @@ def as_given(reading: Reading, plain: Path, given: Path, folder: Path) -> Readin
                 quarantine = batch.quarantine
                 if quarantine.height:
                     quarantine = quarantine.with_columns(
-                        pl.when(pl.col("file") == name).then(pl.lit(str(given))).otherwise(pl.col("file")).alias("file")
+                        pl.when(pl.col("file") == name)
+                        .then(pl.lit(str(given)))
+                        .otherwise(pl.col("file"))
+                        .alias("file")
                     )
                 yield replace(batch, quarantine=quarantine)
         except IngestError as exc:

@@ -88,8 +88,11 @@ def cleaned(frame: FrameT, *, null_values: Collection[str], trim: bool, keep: Co
     return frame.with_columns(exprs)
 
 
-def infer_types(frame: pl.DataFrame) -> dict[str, pl.DataType]:
+def infer_types(frame: pl.DataFrame, *, decimal_comma: bool = False) -> dict[str, pl.DataType]:
     """The narrowest type each text column's values fit: int, float, bool, date, datetime, str.
+
+    With ``decimal_comma``, a float may be written ``1,5`` (as spreadsheets in much of Europe
+    write it) as well as ``1.5``.
 
     Up to 1% of a column's values (none in a sample under 100) may fail to fit: they are taken
     for stray values, which ``conform`` then sends to quarantine, rather than a reason to read
@@ -103,10 +106,12 @@ def infer_types(frame: pl.DataFrame) -> dict[str, pl.DataType]:
         >>> {k: str(v) for k, v in infer_types(df).items()}
         {'a': 'Int64', 'b': 'Float64', 'c': 'String', 'd': 'Date'}
     """
-    return {name: _infer(frame[name]) for name in frame.columns if frame[name].dtype == pl.String}
+    return {
+        name: _infer(frame[name], decimal_comma) for name in frame.columns if frame[name].dtype == pl.String
+    }
 
 
-def _infer(values: pl.Series) -> pl.DataType:
+def _infer(values: pl.Series, decimal_comma: bool) -> pl.DataType:
     stripped = values.drop_nulls().str.strip_chars()
     stripped = stripped.filter(stripped != "")  # spaces alone are no value (see _retyped)
     if stripped.is_empty():
@@ -119,7 +124,7 @@ def _infer(values: pl.Series) -> pl.DataType:
         kinds += [pl.Date(), pl.Datetime("us")]
     for dtype in kinds:
         try:
-            misfits = _convert(stripped, dtype, strict=False).null_count()
+            misfits = _convert(stripped, dtype, strict=False, decimal_comma=decimal_comma).null_count()
         except (pl.exceptions.PolarsError, ValueError):  # a date format that cannot be inferred
             continue
         if misfits <= allowed:
@@ -127,10 +132,14 @@ def _infer(values: pl.Series) -> pl.DataType:
     return pl.String()
 
 
-def _convert(values: pl.Series, dtype: pl.DataType, *, strict: bool) -> pl.Series:
+def _convert(
+    values: pl.Series, dtype: pl.DataType, *, strict: bool, decimal_comma: bool = False
+) -> pl.Series:
     if dtype == pl.String:
         return values
     text = values.str.strip_chars()
+    if decimal_comma and dtype.is_float():
+        text = text.str.replace(",", ".", literal=True)
     if dtype == pl.Boolean:
         return text.str.to_lowercase().replace_strict(_BOOLS, default=None, return_dtype=pl.Boolean)
     if dtype == pl.Date:
@@ -141,15 +150,16 @@ def _convert(values: pl.Series, dtype: pl.DataType, *, strict: bool) -> pl.Serie
 
 
 def conform(
-    frame: pl.DataFrame, types: Mapping[str, pl.DataType], *, file: str | None
+    frame: pl.DataFrame, types: Mapping[str, pl.DataType], *, file: str | None, decimal_comma: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Cast columns to ``types``; rows with a value that does not fit go to quarantine.
 
     Text is parsed as a CSV field is. A column already typed (from JSON, Parquet, a database) is
     cast when nothing is lost (``2.0`` to int, ``1`` to bool, a date to a datetime) and else
     read as its text (a number declared a date); a value that does not survive the cast whole
-    (``2.5`` as int) is a misfit. Returns the conforming rows (``_raw`` dropped) and the
-    quarantine, whose reason names every column at fault with its value and the expected type.
+    (``2.5`` as int) is a misfit. With ``decimal_comma``, a float in text may be written ``1,5``.
+    Returns the conforming rows (``_raw`` dropped) and the quarantine, whose reason names every
+    column at fault with its value and the expected type.
 
     Example:
         >>> df = pl.DataFrame({"age": ["39", "x"], "_line": [2, 3], "_raw": ["39", "x"]})
@@ -165,7 +175,7 @@ def conform(
     for name, dtype in types.items():
         if name not in frame.columns or frame[name].dtype == dtype:
             continue
-        converted, wrong = _retyped(frame[name], dtype, file)
+        converted, wrong = _retyped(frame[name], dtype, file, decimal_comma)
         casts.append(converted.alias(name))
         any_wrong = any_wrong | wrong
         label = _NAMES.get(str(dtype), str(dtype))
@@ -182,7 +192,9 @@ def conform(
     return good.drop(RAW, strict=False), _as_quarantine(bad, file) if bad is not None else _empty()
 
 
-def _retyped(values: pl.Series, dtype: pl.DataType, file: str | None) -> tuple[pl.Series, pl.Series]:
+def _retyped(
+    values: pl.Series, dtype: pl.DataType, file: str | None, decimal_comma: bool = False
+) -> tuple[pl.Series, pl.Series]:
     """``values`` as ``dtype``, and where a value did not fit (not null before, lost or null after)."""
     if values.dtype.is_nested():
         raise IngestError(
@@ -192,7 +204,7 @@ def _retyped(values: pl.Series, dtype: pl.DataType, file: str | None) -> tuple[p
     if values.dtype == pl.String or dtype == pl.String:
         text = values if values.dtype == pl.String else values.cast(pl.String)
         try:
-            converted = _convert(text, dtype, strict=False)
+            converted = _convert(text, dtype, strict=False, decimal_comma=decimal_comma)
         except pl.exceptions.PolarsError:  # a format that varies too much to infer at all
             converted = pl.Series(values.name, [None] * len(values), dtype=dtype)
         blank = text.str.strip_chars() == ""  # spaces alone are no value: null, as Polars reads them

@@ -18,6 +18,8 @@ from datawheel.ingest._conform import infer_types
 _SEPARATORS = (",", ";", "\t", "|")
 _NAME_LIKE = re.compile(r"^[^\W\d][\w .\-]*$")
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+_COMMA_DECIMAL = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
+_WHOLE = re.compile(r"^\s*[+-]?\d+\s*$")
 
 QuoteChar = str | None | Literal["auto"]
 
@@ -30,6 +32,8 @@ class Dialect:
     quote: str | None
     header: bool
     columns: list[str]
+    decimal_comma: bool = False
+    """Floats are written ``1,5`` (given, or guessed for ``;``-separated files from their numbers)."""
 
 
 def dialect_of(
@@ -41,12 +45,15 @@ def dialect_of(
     columns: Sequence[str] | None,
     quote_char: QuoteChar,
     path: Path,
+    decimal_comma: bool | None = None,
 ) -> Dialect:
     """The dialect of a file from the text of its first lines; what is given is taken as given.
 
     The separator is sniffed (``,`` ``;`` tab ``|``) unless given; TSV has no quoting, CSV
     quotes with ``"``; the header is guessed (:func:`_looks_like_header`) unless given; column
-    names come from ``columns``, the header, or are numbered.
+    names come from ``columns``, the header, or are numbered. Unless ``decimal_comma`` says,
+    floats are taken to be written with a decimal comma in a ``;``-separated file whose numbers
+    show it (:func:`_commas_are_decimal`).
     """
     # A lone carriage return is text inside a field here, but Python's csv reader would take
     # it for a newline and fail: it is left out of the lines that show the dialect.
@@ -74,7 +81,14 @@ def dialect_of(
         names = rows[0]
     else:
         names = [f"column_{i + 1}" for i in range(len(rows[0]))]
-    return Dialect(sep, quote, header, _clean_names(names))
+    if decimal_comma and sep == ",":
+        raise IngestError(
+            f"{path}: a decimal comma needs a separator other than ','",
+            hint="pass --separator (';' is usual with decimal commas), or leave out --decimal-comma",
+        )
+    if decimal_comma is None:  # guessed only where ';' separates, as spreadsheets that write 1,5 do
+        decimal_comma = sep == ";" and _commas_are_decimal(rows[1:] if header else rows)
+    return Dialect(sep, quote, header, _clean_names(names), decimal_comma=decimal_comma)
 
 
 def _sniff_separator(lines: list[str]) -> str:
@@ -105,8 +119,10 @@ def _looks_like_header(rows: list[list[str]]) -> bool:
     (a letter first, then letters, digits, spaces, '.', '-' or '_').
 
     Example:
-        >>> _looks_like_header([["", "a", "b"], ["0", "x", "1.5"]]), _looks_like_header([["a", "b"], ["c", "d"]])
-        (True, True)
+        >>> _looks_like_header([["", "a", "b"], ["0", "x", "1.5"]])
+        True
+        >>> _looks_like_header([["a", "b"], ["c", "d"]])
+        True
         >>> _looks_like_header([["a", "a"], ["b", "c"]]), _looks_like_header([["1", "a"], ["2", "b"]])
         (False, False)
     """
@@ -121,6 +137,29 @@ def _looks_like_header(rows: list[list[str]]) -> bool:
         if cell.strip() and below and _typed(below) and not _typed([cell]):
             return True
     return named and not any(any(len(r) > i and r[i] == cell for r in rest) for i, cell in enumerate(first))
+
+
+def _commas_are_decimal(rows: list[list[str]]) -> bool:
+    """Whether some column holds numbers written with a decimal comma (``1,5``) and no other text.
+
+    Every value of such a column is a whole number or one with a decimal comma, and at least
+    one has the comma. Only asked of a file separated by ``;``: with a tab, ``1,2`` may as well
+    be a list.
+
+    Example:
+        >>> _commas_are_decimal([["Äpfel", "1,50", "3"], ["Birnen", "2", "1"]])
+        True
+        >>> _commas_are_decimal([["a", "1.5"], ["b", "2,5"]]), _commas_are_decimal([["x,y"]])
+        (False, False)
+    """
+    width = max(map(len, rows), default=0)
+    for i in range(width):
+        values = [r[i].strip() for r in rows if len(r) > i and r[i].strip()]
+        if any(_COMMA_DECIMAL.match(v) for v in values) and all(
+            _COMMA_DECIMAL.match(v) or _WHOLE.match(v) for v in values
+        ):
+            return True
+    return False
 
 
 def _typed(values: list[str]) -> bool:

@@ -53,7 +53,8 @@ class ReadOptions:
     ``columns`` names (or renames, in order) the columns; ``schema`` declares column types
     (others are inferred); ``null_values`` are read as null; ``trim`` strips spaces around text
     fields; ``query`` makes the source a database URL; ``pattern`` parses a folder's paths;
-    ``sheet`` picks a spreadsheet's sheet.
+    ``sheet`` picks a spreadsheet's sheet; ``decimal_comma`` says whether a CSV or TSV file
+    writes floats ``1,5`` (None: guessed for ``;``-separated files).
     """
 
     separator: str | None = None
@@ -67,6 +68,7 @@ class ReadOptions:
     query: str | None = None
     pattern: str | None = None
     sheet: str | None = None
+    decimal_comma: bool | None = None
 
 
 def detect_format(location: str | Path, *, query: str | None = None) -> SourceFormat:
@@ -157,6 +159,7 @@ def open_source(
             null_values=opts.null_values,
             trim=opts.trim,
             schema=opts.schema,
+            decimal_comma=opts.decimal_comma,
             whole=whole,
         )
     if kind == "jsonl":

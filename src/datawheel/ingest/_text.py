@@ -46,6 +46,7 @@ def read_delimited(
     null_values: Sequence[str] = (),
     trim: bool = False,
     schema: Mapping[str, pl.DataType] | None = None,
+    decimal_comma: bool | None = None,
     infer_rows: int = 10_000,
     chunk_bytes: int = CHUNK_BYTES,
     whole: bool = False,
@@ -56,9 +57,11 @@ def read_delimited(
     quote is an ordinary character in TSV), CSV with ``"``. The encoding is detected unless
     given. Text is normalised to Unicode NFC; empty fields and ``null_values`` become null;
     ``trim`` strips spaces around fields. Column types are inferred from the first
-    ``infer_rows`` rows unless declared in ``schema``. A row with the wrong number of fields,
-    bytes that do not decode, or a value that does not fit its column's type goes to the
-    quarantine with its line number, raw text and reason; blank lines are skipped. The file is
+    ``infer_rows`` rows unless declared in ``schema``; floats may be written with a decimal
+    comma (``1,5``) when ``decimal_comma``, or when a ``;``-separated file's numbers show it.
+    A row with the wrong number of fields, bytes that do not decode, or a value that does not
+    fit its column's type goes to the quarantine with its line number, raw text and reason;
+    blank lines are skipped. The file is
     read in chunks of ``chunk_bytes``, the next one read and parsed in a background thread
     while the caller works on the current one. With ``whole``, a file of ``STREAM_BYTES`` or
     more is surveyed at once (one read, which also takes its digest) and, if every row is sure
@@ -87,6 +90,7 @@ def read_delimited(
         columns=columns,
         quote_char=quote_char,
         path=path,
+        decimal_comma=decimal_comma,
     )
     check_declared(schema or {}, dialect.columns, str(path))
     options = _Options(
@@ -168,6 +172,7 @@ def _whole(
         quote_char=dialect.quote if surveyed.quoted else None,
         schema={c: options.types[c] for c in dialect.columns},
         null_values=list(options.null_values) or None,
+        decimal_comma=dialect.decimal_comma,
         raise_if_empty=False,
         glob=False,
         row_index_name=LINE,
@@ -366,7 +371,7 @@ def _sample_types(
             break
     sample = text if cut < 0 else text[: _boundary(text[: cut + 1], dialect.quote) + 1] or text
     frame, _ = _parse(sample, line, dialect, file)
-    inferred = infer_types(_clean_values(frame, options).drop(LINE, RAW))
+    inferred = infer_types(_clean_values(frame, options).drop(LINE, RAW), decimal_comma=dialect.decimal_comma)
     return {**{c: pl.String() for c in dialect.columns}, **inferred, **options.declared}
 
 
@@ -414,6 +419,7 @@ def _read_fast(
             quote_char=dialect.quote if quoted else None,
             schema={c: options.types[c] for c in dialect.columns},
             null_values=list(options.null_values) or None,
+            decimal_comma=dialect.decimal_comma,
             raise_if_empty=False,
         )
     except pl.exceptions.PolarsError:
@@ -442,7 +448,9 @@ def _read_exactly(
     """The chunk parsed as text line by line, every fault quarantined, then typed."""
     frame, bad = _parse(text, line, dialect, file)
     assert options.types is not None
-    good, wrong = conform(_clean_values(frame, options), options.types, file=file)
+    good, wrong = conform(
+        _clean_values(frame, options), options.types, file=file, decimal_comma=dialect.decimal_comma
+    )
     return good, pl.concat([bad, wrong]).sort("line")
 
 
