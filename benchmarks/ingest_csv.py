@@ -23,13 +23,17 @@ ids of their own (the n-th repeat of a content).
 ``--quoted`` puts a comma in the free text, so that every row has a quoted field, as many
 files exported from spreadsheets and databases do.
 
+``--gzip`` compresses the file (gzip, level 1) and every side reads the ``.csv.gz``: Polars
+decompresses it in memory, datawheel into a plain copy it then reads as it reads any CSV.
+
     python benchmarks/ingest_csv.py [--rows 10000000] [--runs 3] [--chunked] [--compression C]
-                                    [--repeats F] [--quoted] [--keep]
+                                    [--repeats F] [--quoted] [--gzip] [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import shutil
 import statistics
@@ -135,6 +139,7 @@ def main() -> None:
         "--compression", default="zstd", help="the workspace's [store] compression (zstd, lz4, snappy…)"
     )
     parser.add_argument("--quoted", action="store_true", help="a comma in the text: a quoted field a row")
+    parser.add_argument("--gzip", action="store_true", help="every side reads the file gzip-compressed")
     parser.add_argument("--keep", action="store_true", help="keep the generated file in benchmarks/results/")
     args = parser.parse_args()
     folder = Path(__file__).parent / "results" if args.keep else Path(tempfile.mkdtemp())
@@ -143,6 +148,12 @@ def main() -> None:
     if not path.exists():
         generate(path, args.rows, repeats=args.repeats, quoted=args.quoted)
     size_mb = path.stat().st_size / 1e6
+    if args.gzip:
+        packed = path.with_name(path.name + ".gz")
+        if not packed.exists():
+            with path.open("rb") as text, gzip.open(packed, "wb", compresslevel=1) as out:
+                shutil.copyfileobj(text, out, 8 << 20)
+        path = packed
     results: dict[str, list[dict[str, float]]] = {
         "polars.read_csv (into memory)": [],
         "polars scan_csv + sink_parquet": [],
@@ -165,7 +176,11 @@ def main() -> None:
             raise SystemExit(f"rows disagree: {name} {runs}")
     repeated = f", the last {args.repeats:.0%} repeating the first rows" if args.repeats else ""
     repeated += ", a quoted field in every row" if args.quoted else ""
-    print(f"{args.rows:,} rows x 10 columns{repeated}, {size_mb:,.0f} MB of CSV, {args.runs} runs a side\n")
+    packed_mb = f" in {path.stat().st_size / 1e6:,.0f} MB of gzip" if args.gzip else ""
+    print(
+        f"{args.rows:,} rows x 10 columns{repeated}, {size_mb:,.0f} MB of CSV{packed_mb}, "
+        f"{args.runs} runs a side\n"
+    )
     median = {name: statistics.median(r["seconds"] for r in runs) for name, runs in results.items()}
     print_table(
         ["", "median s", "best s", "rows/s (median)", "CPU s (median)", "peak memory"],

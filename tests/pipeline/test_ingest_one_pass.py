@@ -4,6 +4,7 @@
 the same file both ways and compares every column, ids and provenance included.
 """
 
+import gzip
 import importlib
 import os
 import re
@@ -500,3 +501,15 @@ def test_decimal_commas_in_the_one_pass(tmp_path: Path, one_pass: None) -> None:
         assert report.rows == 50
         assert len(parts) == 1
         assert ws.read("p")["column_2"].to_list() == [i + 0.5 for i in range(50)]
+
+
+def test_compressed_file_takes_the_one_pass_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [f"{i},{i % 7 / 2},name {i % 5}" for i in range(300)]
+    path = _write(
+        tmp_path / "t.csv.gz", gzip.compress(("id,score,name\n" + "\n".join(lines) + "\n").encode())
+    )
+    one, chunked = _ingest_both(tmp_path, monkeypatch, path)
+    assert_frame_equal(one, chunked)
+    assert one["file"].unique().to_list() == [str(path.resolve())]
+    assert one["line"].to_list() == list(range(2, 302))
+    assert not list((tmp_path / "one-pass" / ".datawheel" / "scratch").iterdir())

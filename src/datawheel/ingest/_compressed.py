@@ -131,7 +131,8 @@ def as_given(reading: Reading, plain: Path, given: Path, folder: Path) -> Readin
     """``reading`` (of the plain copy ``plain``) naming ``given`` instead; ``folder`` goes when done.
 
     The folder goes when the batches are all read or closed, or else when they are dropped
-    unread. The one-pass scan is not offered: it would read the copy after this has gone.
+    unread: a consumer runs the one-pass scan (``whole``), which reads the copy, before that.
+    The digest is left out: it would be the copy's, not the given file's.
     """
     inner, name = reading.batches, str(plain)
 
@@ -157,4 +158,4 @@ def as_given(reading: Reading, plain: Path, given: Path, folder: Path) -> Readin
 
     stream = batches()
     weakref.finalize(stream, shutil.rmtree, folder, True)
-    return replace(reading, location=str(given), batches=stream, whole=None, rows=0, digest=None)
+    return replace(reading, location=str(given), batches=stream, digest=None)

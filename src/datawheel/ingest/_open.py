@@ -146,7 +146,7 @@ def open_source(
     path = Path(location)
     codec = compression_of(path) if kind != "files" else None
     if codec is not None:
-        return _through_plain_copy(path, codec, kind, opts, scratch)
+        return _through_plain_copy(path, codec, kind, opts, scratch, whole=whole)
     if kind in ("csv", "tsv"):
         return read_delimited(
             path,
@@ -194,14 +194,14 @@ def open_source(
 
 
 def _through_plain_copy(
-    path: Path, codec: str, kind: SourceFormat, opts: ReadOptions, scratch: Path | None
+    path: Path, codec: str, kind: SourceFormat, opts: ReadOptions, scratch: Path | None, *, whole: bool
 ) -> Reading:
     """A compressed file's rows, read from a plain copy but naming the file as given."""
     folder = scratch_folder(scratch)
     plain = None
     try:
         plain = decompressed(path, codec, folder)
-        reading = open_source(plain, format=kind, options=opts)
+        reading = open_source(plain, format=kind, options=opts, whole=whole)
     except IngestError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         if plain is None:
