@@ -20,7 +20,7 @@ from rich.table import Table
 
 from datawheel.cli._app import app, state, workspace
 from datawheel.cli._output import around_change, cell, console, print_json, versions_table, when
-from datawheel.ingest import ReadOptions, SourceFormat, parse_schema
+from datawheel.ingest import ReadOptions, SourceFormat, is_url, parse_schema
 from datawheel.pipeline import ingest as run_ingest
 from datawheel.store import DiffResult
 from datawheel.workspace import Workspace
@@ -75,7 +75,10 @@ def _quote(text: str | None) -> str | Literal["auto"] | None:
 @app.command()
 def ingest(
     source: Annotated[
-        str, typer.Argument(help="A file, a folder of files, or a database URL (with --query).")
+        str,
+        typer.Argument(
+            help="A file, a folder of files, an http(s) URL of a file, or a database URL (with --query)."
+        ),
     ],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset to commit to.")],
     format: Annotated[
@@ -142,7 +145,7 @@ def ingest(
         sheet=sheet,
         decimal_comma=decimal_comma,
     )
-    location = source if query is not None else Path(source)
+    location = source if query is not None or is_url(source) else Path(source)
     with workspace() as ws, _progress(enabled=not json) as progress:
         report = run_ingest(
             ws,

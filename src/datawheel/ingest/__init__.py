@@ -13,11 +13,12 @@ from datawheel.ingest._batch import (
     SourceFormat,
     quarantine_frame,
 )
-from datawheel.ingest._compressed import compression_of
+from datawheel.ingest._compressed import as_given, compression_of, renamed_error, scratch_folder
 from datawheel.ingest._conform import TYPE_NAMES, conform, infer_types, parse_schema
 from datawheel.ingest._encoding import codec_name, detect_encoding
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
+from datawheel.ingest._http import Download, download, is_url, shown_url
 from datawheel.ingest._json import read_json, read_jsonl, read_parquet
 from datawheel.ingest._open import ReadOptions, detect_format, open_source, read_frame
 from datawheel.ingest._sql import read_sql
@@ -29,15 +30,19 @@ __all__ = [
     "QUARANTINE_SCHEMA",
     "TYPE_NAMES",
     "Batch",
+    "Download",
     "ReadOptions",
     "Reading",
     "SourceFormat",
+    "as_given",
     "codec_name",
     "compression_of",
     "conform",
     "detect_encoding",
     "detect_format",
+    "download",
     "infer_types",
+    "is_url",
     "open_source",
     "parse_schema",
     "quarantine_frame",
@@ -49,4 +54,7 @@ __all__ = [
     "read_jsonl",
     "read_parquet",
     "read_sql",
+    "renamed_error",
+    "scratch_folder",
+    "shown_url",
 ]

@@ -122,17 +122,18 @@ def scratch_folder(scratch: Path | None) -> Path:
     return Path(tempfile.mkdtemp(prefix="datawheel-plain-", dir=scratch))
 
 
-def renamed_error(exc: IngestError, plain: Path, given: Path) -> IngestError:
-    """The error with the plain copy's path replaced by the given file's."""
+def renamed_error(exc: IngestError, plain: Path, given: Path | str) -> IngestError:
+    """The error with the local copy's path replaced by the given file's (or URL)."""
     return IngestError(exc.message.replace(str(plain), str(given)), hint=exc.hint)
 
 
-def as_given(reading: Reading, plain: Path, given: Path, folder: Path) -> Reading:
-    """``reading`` (of the plain copy ``plain``) naming ``given`` instead; ``folder`` goes when done.
+def as_given(reading: Reading, plain: Path, given: Path | str, folder: Path | None) -> Reading:
+    """``reading`` (of the local copy ``plain``) naming ``given`` instead; ``folder`` goes when done.
 
-    The folder goes when the batches are all read or closed, or else when they are dropped
-    unread: a consumer runs the one-pass scan (``whole``), which reads the copy, before that.
-    The digest is left out: it would be the copy's, not the given file's.
+    The folder (if any: else whoever made the copy removes it) goes when the batches are all
+    read or closed, or else when they are dropped unread: a consumer runs the one-pass scan
+    (``whole``), which reads the copy, before that. The digest is left out: it would be the
+    copy's, not the given file's.
     """
     inner, name = reading.batches, str(plain)
 
@@ -154,8 +155,10 @@ def as_given(reading: Reading, plain: Path, given: Path, folder: Path) -> Readin
             close = getattr(inner, "close", None)
             if close is not None:
                 close()
-            shutil.rmtree(folder, ignore_errors=True)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
     stream = batches()
-    weakref.finalize(stream, shutil.rmtree, folder, True)
+    if folder is not None:
+        weakref.finalize(stream, shutil.rmtree, folder, True)
     return replace(reading, location=str(given), batches=stream, digest=None)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,12 +24,19 @@ from datawheel.ingest import (
     LINE,
     QUARANTINE_SCHEMA,
     Batch,
+    Download,
     Reading,
     ReadOptions,
     SourceFormat,
+    as_given,
     compression_of,
     detect_format,
+    download,
+    is_url,
     open_source,
+    renamed_error,
+    scratch_folder,
+    shown_url,
 )
 from datawheel.lineage import ArtifactInfo, VersionInfo, now
 from datawheel.pipeline._fingerprint import code_fingerprint
@@ -138,83 +146,122 @@ def ingest(
                 hint="give the value a name without a leading '_', as --meta NAME=VALUE",
             )
     opts = options or ReadOptions()
-    kind = format or detect_format(location, query=opts.query)
-    where = _location(location, kind, opts.query)
-    surveyed = kind in ("csv", "tsv") and compression_of(Path(where)) is None
-    reading = _open(location, where, kind, opts, workspace) if surveyed else None
-    digest = reading.digest if reading is not None and reading.digest else _digest(where, kind, opts)
-    parameters = _parameters(where, kind, opts, key=key, meta=meta, append=append, source=source)
-    found = _already(workspace, name, kind, where, digest, parameters)
-    if found is not None:
-        return found
-    inputs = [_source_artifact(workspace, where, kind, digest)]
-    if source is not None:
-        inputs.append(workspace.sources.artifact(source))
-    current = workspace.sources.current_round()
-    contexts = [current.context_id] if current is not None else []
-    reading = reading or _open(location, where, kind, opts, workspace)
-    with (
-        run_step(
-            workspace,
-            "ingest",
-            parameters=parameters,
-            inputs=inputs,
-            contexts=contexts,
-            code_fingerprint=code_fingerprint(open_source),
-        ) as run,
-        _closing(reading.batches),
-    ):
-        tally = _Tally()
-        stamp = _Stamp(source, run.execution.id, current.number if current else None, now(), dict(meta or {}))
-        message = message or f"ingest {Path(where).name or where}"
-        version = None
-        if reading.whole is not None and not append and not key and not workspace.catalog.dataset_key(name):
-            version = _commit_whole(
-                run, name, reading, tally, stamp, where, message=message, progress=progress
+    with ExitStack() as stack:
+        fetched = _fetch(location, workspace, stack) if opts.query is None else None
+        local = fetched.path if fetched is not None else location
+        kind = format or detect_format(local, query=opts.query)
+        where = shown_url(str(location)) if fetched is not None else _location(location, kind, opts.query)
+        surveyed = fetched is None and kind in ("csv", "tsv") and compression_of(Path(where)) is None
+        reading = _open(local, where, kind, opts, workspace) if surveyed else None
+        if fetched is not None:
+            digest = fetched.digest
+        else:
+            digest = reading.digest if reading is not None and reading.digest else _digest(where, kind, opts)
+        parameters = _parameters(where, kind, opts, key=key, meta=meta, append=append, source=source)
+        found = _already(workspace, name, kind, where, digest, parameters)
+        if found is not None:
+            return found
+        inputs = [_source_artifact(workspace, where, kind, digest, fetched)]
+        if source is not None:
+            inputs.append(workspace.sources.artifact(source))
+        current = workspace.sources.current_round()
+        contexts = [current.context_id] if current is not None else []
+        reading = reading or _open(local, where, kind, opts, workspace)
+        with (
+            run_step(
+                workspace,
+                "ingest",
+                parameters=parameters,
+                inputs=inputs,
+                contexts=contexts,
+                code_fingerprint=code_fingerprint(open_source),
+            ) as run,
+            _closing(reading.batches),
+        ):
+            tally = _Tally()
+            stamp = _Stamp(
+                source, run.execution.id, current.number if current else None, now(), dict(meta or {})
             )
-        if version is None:
-            rows = _stamped(
-                reading.batches,
-                tally,
-                stamp,
-                where,
-                strict=strict,
-                progress=progress,
-                total=reading.total_bytes,
-            )
-            if append:
-                rows = _after_latest(run, name, rows)
-            version = run.commit(name, rows, key=key, message=message)
-        quarantine = _commit_quarantine(workspace, run, name, tally, stamp, append=append)
-    if tally.rows_read != tally.committed + tally.quarantined:  # pragma: no cover - an invariant
-        raise IngestError(f"lost rows reading {where}", hint="report this as a bug")
-    return IngestReport(
-        dataset=name,
-        version=version,
-        format=kind,
-        location=where,
-        rows_read=tally.rows_read,
-        rows=tally.committed,
-        quarantined=tally.quarantined,
-        encoding=reading.encoding,
-        quarantine=quarantine,
-        source=source,
-        round=stamp.round,
-    )
+            message = message or f"ingest {Path(where).name or where}"
+            version = None
+            if (
+                reading.whole is not None
+                and not append
+                and not key
+                and not workspace.catalog.dataset_key(name)
+            ):
+                version = _commit_whole(
+                    run, name, reading, tally, stamp, where, message=message, progress=progress
+                )
+            if version is None:
+                rows = _stamped(
+                    reading.batches,
+                    tally,
+                    stamp,
+                    where,
+                    strict=strict,
+                    progress=progress,
+                    total=reading.total_bytes,
+                )
+                if append:
+                    rows = _after_latest(run, name, rows)
+                version = run.commit(name, rows, key=key, message=message)
+            quarantine = _commit_quarantine(workspace, run, name, tally, stamp, append=append)
+        if tally.rows_read != tally.committed + tally.quarantined:  # pragma: no cover - an invariant
+            raise IngestError(f"lost rows reading {where}", hint="report this as a bug")
+        return IngestReport(
+            dataset=name,
+            version=version,
+            format=kind,
+            location=where,
+            rows_read=tally.rows_read,
+            rows=tally.committed,
+            quarantined=tally.quarantined,
+            encoding=reading.encoding,
+            quarantine=quarantine,
+            source=source,
+            round=stamp.round,
+        )
 
 
 def _open(
     location: str | Path, where: str, kind: SourceFormat, opts: ReadOptions, workspace: Workspace
 ) -> Reading:
-    """The source opened for reading (a large CSV or TSV file is surveyed, and its digest taken)."""
-    return open_source(
-        str(location) if kind == "sql" else Path(where),
-        format=kind,
-        options=opts,
-        put_blob=workspace.blobs.put_file,
-        whole=True,
-        scratch=workspace.root / STATE_DIR / "scratch",
-    )
+    """The source opened for reading (a large CSV or TSV file is surveyed, and its digest taken).
+
+    ``location`` is what is read (a downloaded file's local copy); ``where``, what rows and
+    errors name (the URL it came from).
+    """
+    if kind == "sql":
+        return open_source(str(location), format=kind, options=opts)
+    path = Path(location)
+    try:
+        reading = open_source(
+            path,
+            format=kind,
+            options=opts,
+            put_blob=workspace.blobs.put_file,
+            whole=True,
+            scratch=_scratch(workspace),
+        )
+    except IngestError as exc:
+        if not is_url(where):
+            raise
+        raise renamed_error(exc, path, where) from exc
+    return as_given(reading, path, where, None) if is_url(where) else reading
+
+
+def _scratch(workspace: Workspace) -> Path:
+    return workspace.root / STATE_DIR / "scratch"
+
+
+def _fetch(location: str | Path, workspace: Workspace, stack: ExitStack) -> Download | None:
+    """A URL's bytes downloaded to a scratch folder that goes when ``stack`` closes; None for a path."""
+    if not is_url(location):
+        return None
+    folder = scratch_folder(_scratch(workspace))
+    stack.callback(shutil.rmtree, folder, ignore_errors=True)
+    return download(str(location), folder)
 
 
 @contextmanager
@@ -466,9 +513,14 @@ def _parameters(
     }
 
 
-def _source_artifact(workspace: Workspace, where: str, kind: SourceFormat, digest: str) -> ArtifactInfo:
+def _source_artifact(
+    workspace: Workspace, where: str, kind: SourceFormat, digest: str, fetched: Download | None
+) -> ArtifactInfo:
     if kind == "sql":
         return workspace.lineage.add_artifact("query", where, digest=digest)
+    if fetched is not None:
+        properties: dict[str, Any] = {"size": fetched.size, **fetched.headers}
+        return workspace.lineage.add_artifact("url", where, digest=digest, uri=where, properties=properties)
     path = Path(where)
     artifact_kind = "folder" if kind == "files" else "file"
     size = path.stat().st_size if path.is_file() else None
@@ -487,7 +539,7 @@ def _already(
     """The report of an earlier ingest of the same bytes with the same options, if there is one."""
     if kind == "sql":
         return None  # a query's result can change while its text does not
-    artifact_kind = "folder" if kind == "files" else "file"
+    artifact_kind = "url" if is_url(where) else "folder" if kind == "files" else "file"
     for artifact in workspace.lineage.find_artifacts(artifact_kind, where):
         if artifact.digest != digest:
             continue
