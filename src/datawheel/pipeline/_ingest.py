@@ -129,9 +129,10 @@ def ingest(
 ) -> IngestReport:
     """Read a source into the next version of dataset ``name``, recorded in lineage.
 
-    The source (a file, a folder of files, or a database query) is recorded as an artifact with
-    its digest; the ingest execution reads it (and the named acquisition ``source``) and writes
-    the version, within the open collection round if there is one. Every row gets ``_source``
+    The source (a file, maybe compressed, a file at an http(s) URL, a folder of files, or a
+    database query) is recorded as an artifact with its digest; the ingest execution reads it
+    (and the named acquisition ``source``) and writes the version, within the open collection
+    round if there is one. Every row gets ``_source``
     (source name, file, line, execution, round, time) and the ``meta`` values as columns.
     Rows that cannot be read go to ``NAME.quarantine`` with their line and reason, and rows
     read = rows committed + rows quarantined. Reading the same bytes with the same options
