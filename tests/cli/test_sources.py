@@ -241,3 +241,33 @@ def test_every_sources_and_round_command_has_help_and_json() -> None:
         for name, sub in command.commands.items():
             assert sub.help, f"`datawheel {group} {name}` has no help text"
             assert any(p.name == "json" for p in sub.params), f"`datawheel {group} {name}` has no --json"
+
+
+def test_ingest_from_a_sources_uri(ws_dir: Path, run: Run, tmp_path: Path) -> None:
+    drop = tmp_path / "drop.csv"
+    drop.write_text("id,text\n1,hello\n2,world\n", encoding="utf-8")
+    code, _, err = run("sources", "add", "partner", "--uri", str(drop), "--cost", "0", "--days", "1",
+                       "--expected-rows", "2", "--quality", "high")  # fmt: skip
+    assert code == 0, err
+    report = run_json(run, "ingest", "--source", "partner", "-n", "texts")
+    assert (report["location"], report["rows"], report["source"]) == (str(drop.resolve()), 2, "partner")
+    with Workspace.open(ws_dir) as ws:
+        assert ws.read("texts")["text"].to_list() == ["hello", "world"]
+    assert run_json(run, "ingest", "--source", "partner", "-n", "texts")["skipped"] is True
+
+
+def test_ingest_without_a_source_says_what_to_give(ws_dir: Path, run: Run) -> None:
+    code, _, err = run("ingest", "-n", "t")
+    assert code == 2
+    assert "nothing to ingest: give SOURCE" in err
+    code, _, _ = run(*_add("forum"))  # --uri https://forum.example: a site, not a file
+    assert code == 0
+    code, _, err = run("ingest", "--source", "forum", "-n", "t")  # a URL is tried (.example never resolves)
+    assert code == 2
+    assert "cannot download https://forum.example" in err
+    code, _, err = run("sources", "add", "vendor", "--uri", "call Bo at the vendor", "--cost", "1", "--days",
+                       "1", "--expected-rows", "5", "--quality", "low")  # fmt: skip
+    assert code == 0, err
+    code, _, err = run("ingest", "--source", "vendor", "-n", "t")
+    assert code == 2
+    assert "'call Bo at the vendor', which is neither an http(s) URL nor a file here" in err

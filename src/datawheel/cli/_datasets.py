@@ -20,6 +20,7 @@ from rich.table import Table
 
 from datawheel.cli._app import app, state, workspace
 from datawheel.cli._output import around_change, cell, console, print_json, versions_table, when
+from datawheel.errors import IngestError
 from datawheel.ingest import ReadOptions, SourceFormat, is_url, parse_schema
 from datawheel.pipeline import ingest as run_ingest
 from datawheel.store import DiffResult
@@ -74,13 +75,14 @@ def _quote(text: str | None) -> str | Literal["auto"] | None:
 
 @app.command()
 def ingest(
-    source: Annotated[
-        str,
-        typer.Argument(
-            help="A file, a folder of files, an http(s) URL of a file, or a database URL (with --query)."
-        ),
-    ],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset to commit to.")],
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="A file, a folder of files, an http(s) URL of a file, or a database URL (with --query); "
+            "default: the --uri of the --source named."
+        ),
+    ] = None,
     format: Annotated[
         SourceFormat | None, typer.Option("--format", "-f", help="Source format (default: detected).")
     ] = None,
@@ -145,8 +147,9 @@ def ingest(
         sheet=sheet,
         decimal_comma=decimal_comma,
     )
-    location = source if query is not None or is_url(source) else Path(source)
     with workspace() as ws, _progress(enabled=not json) as progress:
+        given = source if source is not None else _source_uri(ws, from_source)
+        location = given if query is not None or is_url(given) else Path(given)
         report = run_ingest(
             ws,
             location,
@@ -179,6 +182,21 @@ def ingest(
         console.print(
             f"Quarantined rows are in {report.quarantine.ref}: datawheel show {report.quarantine.ref}"
         )
+
+
+def _source_uri(ws: Workspace, name: str | None) -> str:
+    """Where the acquisition source ``name`` says its data is, when that is a file or a URL."""
+    if name is None:
+        raise IngestError(
+            "nothing to ingest: give SOURCE", hint="pass a file, folder or URL, or --source NAME with a --uri"
+        )
+    uri = ws.sources.get(name).uri
+    if not is_url(uri) and not Path(uri).expanduser().exists():
+        raise IngestError(
+            f"source {name!r} has --uri {uri!r}, which is neither an http(s) URL nor a file here",
+            hint="pass SOURCE, or change the source's --uri: datawheel sources add NAME --uri … --replace",
+        )
+    return uri if is_url(uri) else str(Path(uri).expanduser())
 
 
 @contextmanager
