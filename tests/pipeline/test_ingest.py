@@ -17,7 +17,7 @@ from polars.testing import assert_frame_equal
 
 from datawheel.errors import IngestError
 from datawheel.ingest import ReadOptions, read_delimited
-from datawheel.pipeline import QuarantineError, ingest
+from datawheel.pipeline import QuarantineError, ingest, source_location
 from datawheel.store import SOURCE, data_columns
 from datawheel.workspace import Workspace
 
@@ -317,3 +317,22 @@ def test_a_parquet_file_of_no_rows_gives_an_empty_version_with_its_columns(
     frame = workspace.read("t")
     assert frame.height == 0
     assert {c: frame.schema[c] for c in data_columns(frame.columns)} == {"id": pl.Int64, "name": pl.String}
+
+
+def test_source_location_is_a_sources_file_or_url(workspace: Workspace, tmp_path: Path) -> None:
+    drop = tmp_path / "drop.csv"
+    drop.write_text("n\n1\n", encoding="utf-8")
+    for name, uri in (
+        ("local", str(drop)),
+        ("web", "https://example.invalid/drop.csv"),
+        ("mail", "mailto:a@b"),
+    ):
+        workspace.sources.add(name, uri=uri, cost=0, days=1, expected_rows=1, quality="low")
+    assert source_location(workspace, "local") == drop
+    assert source_location(workspace, "web") == "https://example.invalid/drop.csv"
+    with pytest.raises(
+        IngestError, match="'mailto:a@b', which is neither an http\\(s\\) URL nor a file here"
+    ):
+        source_location(workspace, "mail")
+    report = ingest(workspace, source_location(workspace, "local"), name="n", source="local")
+    assert (report.location, report.rows) == (str(drop.resolve()), 1)

@@ -23,6 +23,7 @@ from datawheel.cli._output import around_change, cell, console, print_json, vers
 from datawheel.errors import IngestError
 from datawheel.ingest import ReadOptions, SourceFormat, is_url, parse_schema
 from datawheel.pipeline import ingest as run_ingest
+from datawheel.pipeline import source_location
 from datawheel.store import DiffResult
 from datawheel.workspace import Workspace
 
@@ -148,8 +149,15 @@ def ingest(
         decimal_comma=decimal_comma,
     )
     with workspace() as ws, _progress(enabled=not json) as progress:
-        given = source if source is not None else _source_uri(ws, from_source)
-        location = given if query is not None or is_url(given) else Path(given)
+        if source is not None:
+            location: str | Path = source if query is not None or is_url(source) else Path(source)
+        elif from_source is not None:
+            location = source_location(ws, from_source)
+        else:
+            raise IngestError(
+                "nothing to ingest: give SOURCE",
+                hint="pass a file, folder or URL, or --source NAME with a --uri",
+            )
         report = run_ingest(
             ws,
             location,
@@ -182,21 +190,6 @@ def ingest(
         console.print(
             f"Quarantined rows are in {report.quarantine.ref}: datawheel show {report.quarantine.ref}"
         )
-
-
-def _source_uri(ws: Workspace, name: str | None) -> str:
-    """Where the acquisition source ``name`` says its data is, when that is a file or a URL."""
-    if name is None:
-        raise IngestError(
-            "nothing to ingest: give SOURCE", hint="pass a file, folder or URL, or --source NAME with a --uri"
-        )
-    uri = ws.sources.get(name).uri
-    if not is_url(uri) and not Path(uri).expanduser().exists():
-        raise IngestError(
-            f"source {name!r} has --uri {uri!r}, which is neither an http(s) URL nor a file here",
-            hint="pass SOURCE, or change the source's --uri: datawheel sources add NAME --uri … --replace",
-        )
-    return uri if is_url(uri) else str(Path(uri).expanduser())
 
 
 @contextmanager

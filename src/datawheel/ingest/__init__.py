@@ -13,7 +13,7 @@ from datawheel.ingest._batch import (
     SourceFormat,
     quarantine_frame,
 )
-from datawheel.ingest._compressed import as_given, compression_of, renamed_error, scratch_folder
+from datawheel.ingest._compressed import compression_of, read_copy, scratch_folder
 from datawheel.ingest._conform import TYPE_NAMES, conform, infer_types, parse_schema
 from datawheel.ingest._encoding import codec_name, detect_encoding
 from datawheel.ingest._excel import read_excel
@@ -34,7 +34,6 @@ __all__ = [
     "ReadOptions",
     "Reading",
     "SourceFormat",
-    "as_given",
     "codec_name",
     "compression_of",
     "conform",
@@ -46,6 +45,7 @@ __all__ = [
     "open_source",
     "parse_schema",
     "quarantine_frame",
+    "read_copy",
     "read_delimited",
     "read_excel",
     "read_folder",
@@ -54,7 +54,6 @@ __all__ = [
     "read_jsonl",
     "read_parquet",
     "read_sql",
-    "renamed_error",
     "scratch_folder",
     "shown_url",
 ]

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import weakref
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -31,7 +31,7 @@ from datawheel.ingest._batch import Batch, Reading
 _BLOCK = 8 << 20
 _BZIP2_BLOCK = b"1AY&SY"  # after "BZh" and the block size digit: bzip2's first block starts so
 _MAGIC = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
-_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".zstd": "zstd"}
+_SUFFIXES = (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zstd")
 
 
 def compression_of(path: Path) -> str | None:
@@ -122,20 +122,33 @@ def scratch_folder(scratch: Path | None) -> Path:
     return Path(tempfile.mkdtemp(prefix="datawheel-plain-", dir=scratch))
 
 
-def renamed_error(exc: IngestError, plain: Path, given: Path | str) -> IngestError:
+def _renamed_error(exc: IngestError, copy: Path, given: Path | str) -> IngestError:
     """The error with the local copy's path replaced by the given file's (or URL)."""
-    return IngestError(exc.message.replace(str(plain), str(given)), hint=exc.hint)
+    return IngestError(exc.message.replace(str(copy), str(given)), hint=exc.hint)
 
 
-def as_given(reading: Reading, plain: Path, given: Path | str, folder: Path | None) -> Reading:
-    """``reading`` (of the local copy ``plain``) naming ``given`` instead; ``folder`` goes when done.
+def read_copy(
+    copy: Path, given: Path | str, open_copy: Callable[[Path], Reading], *, folder: Path | None = None
+) -> Reading:
+    """The reading ``open_copy`` makes of the local ``copy``, naming ``given`` (a file or URL) instead.
 
-    The folder (if any: else whoever made the copy removes it) goes when the batches are all
-    read or closed, or else when they are dropped unread: a consumer runs the one-pass scan
-    (``whole``), which reads the copy, before that. The digest is left out: it would be the
-    copy's, not the given file's.
+    Errors, the quarantine's ``file`` and the reading's location name ``given``. ``folder``
+    (which holds the copy), if given, goes when the batches are all read or closed, or else when
+    they are dropped unread, or at once if opening fails; without it, whoever made the copy
+    removes it. A consumer runs the one-pass scan (``whole``), which reads the copy, before the
+    batches. The digest is left out: it would be the copy's, not the given file's.
     """
-    inner, name = reading.batches, str(plain)
+    try:
+        reading = open_copy(copy)
+    except IngestError as exc:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise _renamed_error(exc, copy, given) from exc
+    except BaseException:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    inner, name = reading.batches, str(copy)
 
     def batches() -> Iterator[Batch]:
         try:
@@ -150,7 +163,7 @@ def as_given(reading: Reading, plain: Path, given: Path | str, folder: Path | No
                     )
                 yield replace(batch, quarantine=quarantine)
         except IngestError as exc:
-            raise renamed_error(exc, plain, given) from exc
+            raise _renamed_error(exc, copy, given) from exc
         finally:
             close = getattr(inner, "close", None)
             if close is not None:

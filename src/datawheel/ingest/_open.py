@@ -12,12 +12,11 @@ import polars as pl
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat, in_nfc, renamed
 from datawheel.ingest._compressed import (
-    as_given,
     compression_of,
     decompressed,
     head,
     plain_name,
-    renamed_error,
+    read_copy,
     scratch_folder,
 )
 from datawheel.ingest._conform import check_declared, cleaned, conform
@@ -198,19 +197,14 @@ def _through_plain_copy(
 ) -> Reading:
     """A compressed file's rows, read from a plain copy but naming the file as given."""
     folder = scratch_folder(scratch)
-    plain = None
     try:
         plain = decompressed(path, codec, folder)
-        reading = open_source(plain, format=kind, options=opts, whole=whole)
-    except IngestError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        if plain is None:
-            raise
-        raise renamed_error(exc, plain, path) from exc
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return as_given(reading, plain, path, folder)
+    return read_copy(
+        plain, path, lambda copy: open_source(copy, format=kind, options=opts, whole=whole), folder=folder
+    )
 
 
 def _finished(reading: Reading, opts: ReadOptions, *, keep: tuple[str, ...] = ()) -> Reading:

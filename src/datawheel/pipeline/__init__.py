@@ -26,6 +26,7 @@ from datawheel.pipeline._ingest import (
     QuarantineError,
     ingest,
     quarantine_name,
+    source_location,
 )
 from datawheel.pipeline._label import (
     LabelReport,
@@ -179,6 +180,7 @@ __all__ = [
     "set_guidelines",
     "skip_task",
     "slice_dataset",
+    "source_location",
     "split_dataset",
     "split_name",
     "start_round",

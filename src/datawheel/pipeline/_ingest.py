@@ -28,13 +28,12 @@ from datawheel.ingest import (
     Reading,
     ReadOptions,
     SourceFormat,
-    as_given,
     compression_of,
     detect_format,
     download,
     is_url,
     open_source,
-    renamed_error,
+    read_copy,
     scratch_folder,
     shown_url,
 )
@@ -225,6 +224,24 @@ def ingest(
         )
 
 
+def source_location(workspace: Workspace, source: str) -> str | Path:
+    """What to ingest for the acquisition source ``source``: its URI, when that is a URL or a file here.
+
+    A URI that is neither (``s3://…``, ``mailto:…``, a note) is an error that says to give the
+    file instead.
+    """
+    uri = workspace.sources.get(source).uri
+    if is_url(uri):
+        return uri
+    path = Path(uri).expanduser()
+    if not path.exists():
+        raise IngestError(
+            f"source {source!r} has --uri {uri!r}, which is neither an http(s) URL nor a file here",
+            hint="pass SOURCE, or change the source's --uri: datawheel sources add NAME --uri … --replace",
+        )
+    return path
+
+
 def _open(
     location: str | Path, where: str, kind: SourceFormat, opts: ReadOptions, workspace: Workspace
 ) -> Reading:
@@ -235,9 +252,9 @@ def _open(
     """
     if kind == "sql":
         return open_source(str(location), format=kind, options=opts)
-    path = Path(location)
-    try:
-        reading = open_source(
+
+    def opened(path: Path) -> Reading:
+        return open_source(
             path,
             format=kind,
             options=opts,
@@ -245,11 +262,9 @@ def _open(
             whole=True,
             scratch=_scratch(workspace),
         )
-    except IngestError as exc:
-        if not is_url(where):
-            raise
-        raise renamed_error(exc, path, where) from exc
-    return as_given(reading, path, where, None) if is_url(where) else reading
+
+    path = Path(location)
+    return read_copy(path, where, opened) if is_url(where) else opened(path)
 
 
 def _scratch(workspace: Workspace) -> Path:
