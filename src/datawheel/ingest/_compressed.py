@@ -10,20 +10,19 @@ line numbers count the decompressed text's lines; the digest is the given file's
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 import shutil
 import tempfile
 import weakref
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, cast
 
 import polars as pl
 import pyarrow as pa
+from zlib_ng import gzip_ng, zlib_ng
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import Batch, Reading
@@ -32,6 +31,14 @@ _BLOCK = 8 << 20
 _BZIP2_BLOCK = b"1AY&SY"  # after "BZh" and the block size digit: bzip2's first block starts so
 _MAGIC = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
 _SUFFIXES = (".gz", ".gzip", ".bz2", ".xz", ".zst", ".zstd")
+_BROKEN: tuple[type[Exception], ...] = (
+    OSError,
+    EOFError,
+    cast("type[Exception]", zlib_ng.error),  # a class, which zlib-ng's stub declares as an instance
+    lzma.LZMAError,
+    pa.ArrowException,
+)
+"""What a stream raises on a file cut short or corrupt (gzip.BadGzipFile is an OSError)."""
 
 
 def compression_of(path: Path) -> str | None:
@@ -40,7 +47,7 @@ def compression_of(path: Path) -> str | None:
     The bytes decide, not the name: a ``.gz`` that is plain text is read as text.
 
     Example:
-        >>> import tempfile
+        >>> import gzip, tempfile
         >>> p = Path(tempfile.mkdtemp()) / "t.csv"
         >>> _ = p.write_bytes(gzip.compress(b"a,b\\n1,2\\n"))
         >>> compression_of(p), compression_of(p.with_name("absent.csv"))
@@ -78,9 +85,13 @@ class _Stream(Protocol):
 
 
 def _open(path: Path, codec: str) -> _Stream:
-    """A stream of the decompressed bytes (every member or frame of the file, one after another)."""
+    """A stream of the decompressed bytes (every member or frame of the file, one after another).
+
+    gzip is inflated by zlib-ng, some 2.5 times faster than the standard library's zlib
+    (``benchmarks/ingest_csv.py --gzip``).
+    """
     if codec == "gzip":
-        return gzip.open(path, "rb")
+        return cast(_Stream, gzip_ng.open(path, "rb"))  # type: ignore[no-untyped-call]
     if codec == "bzip2":
         return bz2.open(path, "rb")
     if codec == "xz":
@@ -94,7 +105,7 @@ def head(path: Path, codec: str, size: int) -> bytes:
     try:
         with _open(path, codec) as stream:
             return stream.read(size)
-    except (OSError, EOFError, zlib.error, lzma.LZMAError, pa.ArrowException):
+    except _BROKEN:
         return b""
 
 
@@ -105,7 +116,7 @@ def decompressed(path: Path, codec: str, folder: Path) -> Path:
         with _open(path, codec) as stream, plain.open("wb") as out:
             while block := stream.read(_BLOCK):
                 out.write(block)
-    except (OSError, EOFError, zlib.error, lzma.LZMAError, pa.ArrowException) as exc:
+    except _BROKEN as exc:
         raise IngestError(
             f"{path} cannot be decompressed as {codec}: {exc}",
             hint="check the file was fully downloaded or copied (a cut-off file ends too soon)",
