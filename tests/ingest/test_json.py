@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from datawheel.errors import IngestError
-from datawheel.ingest import LINE
+from datawheel.ingest import LINE, ReadOptions, open_source
 from datawheel.ingest._json import read_json, read_jsonl, read_parquet
 
 
@@ -73,6 +73,59 @@ def test_jsonl_declared_types_win(tmp_path: Path) -> None:
     path.write_text('{"code": 1}\n{"code": 2}\n')
     frame, _ = _read(read_jsonl(path, schema={"code": pl.String()}).batches)
     assert frame["code"].to_list() == ["1", "2"]
+
+
+def _events(count: int) -> list[dict[str, object]]:
+    """Objects whose text holds dates, times with and without an offset, and digits."""
+    return [
+        {
+            "day": f"2024-03-{i % 28 + 1:02d}",
+            "at": f"2024-03-01T10:{i % 60:02d}:00+02:00",
+            "seen": f"2024-03-01 08:{i % 60:02d}:30",
+            "code": f"{i + 10}",
+        }
+        for i in range(count)
+    ]
+
+
+def test_jsonl_text_holding_dates_and_times_is_typed_as_csv_text_is(tmp_path: Path) -> None:
+    events = _events(300)
+    events[250]["day"] = "soon"  # one stray value in 300: quarantined, not a reason to keep text
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    frame, bad = _read(read_jsonl(path, chunk_lines=100).batches)
+    types = {c: frame.schema[c] for c in ("day", "at", "seen", "code")}
+    assert types == {"day": pl.Date, "at": pl.Datetime("us"), "seen": pl.Datetime("us"), "code": pl.String}
+    assert frame.height == 299
+    assert bad.select("line", "reason").rows() == [(251, "column 'day': 'soon' is not date")]
+    first = frame.row(0, named=True)
+    assert (str(first["day"]), str(first["at"]), str(first["seen"])) == (
+        "2024-03-01",
+        "2024-03-01 08:00:00",  # an offset is read in UTC, as a CSV file's is
+        "2024-03-01 08:00:30",
+    )
+    declared, _ = _read(read_jsonl(path, schema={"day": pl.String()}).batches)
+    assert declared.schema["day"] == pl.String
+    assert declared.height == 300
+
+
+def test_json_array_text_holding_dates_and_times_is_typed(tmp_path: Path) -> None:
+    events = _events(3)
+    events[1]["day"] = "none"  # a null value (--null-values) is null before the column is typed
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(events))
+    reading = open_source(path, options=ReadOptions(null_values=("none",)))
+    frame, bad = _read(reading.batches)
+    assert frame["day"].null_count() == 1
+    assert (frame.schema["day"], frame.schema["at"], frame.schema["code"]) == (
+        pl.Date,
+        pl.Datetime("us"),
+        pl.String,
+    )
+    assert str(frame["at"][0]) == "2024-03-01 08:00:00"
+    assert bad.is_empty()
+    as_text = open_source(path, options=ReadOptions(schema={"at": pl.String()}))
+    assert _read(as_text.batches)[0]["at"][0] == "2024-03-01T10:00:00+02:00"
 
 
 def test_json_array_and_an_object_holding_one(tmp_path: Path) -> None:

@@ -36,6 +36,12 @@ def test_found_from_a_subfolder(tmp_path: Path) -> None:
         assert ws.root == tmp_path.resolve()
 
 
+def test_folder_given_as_text(tmp_path: Path) -> None:
+    Workspace.init(str(tmp_path / "proj")).close()
+    with Workspace.open(str(tmp_path / "proj")) as ws:
+        assert ws.root == (tmp_path / "proj").resolve()
+
+
 def test_outside_a_workspace(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="no datawheel workspace") as info:
         Workspace.open(tmp_path)

@@ -88,16 +88,20 @@ def cleaned(frame: FrameT, *, null_values: Collection[str], trim: bool, keep: Co
     return frame.with_columns(exprs)
 
 
-def infer_types(frame: pl.DataFrame, *, decimal_comma: bool = False) -> dict[str, pl.DataType]:
+def infer_types(
+    frame: pl.DataFrame, *, decimal_comma: bool = False, only_times: bool = False
+) -> dict[str, pl.DataType]:
     """The narrowest type each text column's values fit: int, float, bool, date, datetime, str.
 
     With ``decimal_comma``, a float may be written ``1,5`` (as spreadsheets in much of Europe
-    write it) as well as ``1.5``.
+    write it) as well as ``1.5``. With ``only_times``, text is typed only when it holds dates or
+    times, for JSON: its numbers and booleans are typed already, so text that looks like one
+    was meant as text, but it has no type for a point in time.
 
     Up to 1% of a column's values (none in a sample under 100) may fail to fit: they are taken
     for stray values, which ``conform`` then sends to quarantine, rather than a reason to read
     a numeric column as text. Numbers with a leading zero (``007``, codes and postcodes) stay
-    text, so nothing is lost.
+    text, so nothing is lost. A time with an offset (``…T10:00:00+02:00``) is read in UTC.
 
     Example:
         >>> df = pl.DataFrame(
@@ -105,13 +109,17 @@ def infer_types(frame: pl.DataFrame, *, decimal_comma: bool = False) -> dict[str
         ... )
         >>> {k: str(v) for k, v in infer_types(df).items()}
         {'a': 'Int64', 'b': 'Float64', 'c': 'String', 'd': 'Date'}
+        >>> {k: str(v) for k, v in infer_types(df, only_times=True).items()}
+        {'a': 'String', 'b': 'String', 'c': 'String', 'd': 'Date'}
     """
     return {
-        name: _infer(frame[name], decimal_comma) for name in frame.columns if frame[name].dtype == pl.String
+        name: _infer(frame[name], decimal_comma, only_times)
+        for name in frame.columns
+        if frame[name].dtype == pl.String
     }
 
 
-def _infer(values: pl.Series, decimal_comma: bool) -> pl.DataType:
+def _infer(values: pl.Series, decimal_comma: bool, only_times: bool = False) -> pl.DataType:
     stripped = values.drop_nulls().str.strip_chars()
     stripped = stripped.filter(stripped != "")  # spaces alone are no value (see _retyped)
     if stripped.is_empty():
@@ -119,7 +127,7 @@ def _infer(values: pl.Series, decimal_comma: bool) -> pl.DataType:
     if stripped.str.contains(r"^[+-]?0\d").any():
         return pl.String()
     allowed = len(stripped) // 100
-    kinds: list[pl.DataType] = [pl.Int64(), pl.Float64(), pl.Boolean()]
+    kinds: list[pl.DataType] = [] if only_times else [pl.Int64(), pl.Float64(), pl.Boolean()]
     if len(stripped) - int(stripped.str.contains(_DATE_LIKE).sum()) <= allowed:  # dates are slow to try
         kinds += [pl.Date(), pl.Datetime("us")]
     for dtype in kinds:
@@ -145,7 +153,9 @@ def _convert(
     if dtype == pl.Date:
         return text.str.to_date(strict=strict)
     if dtype == pl.Datetime:
-        return text.str.to_datetime(time_unit="us", strict=strict)
+        times = text.str.to_datetime(time_unit="us", strict=strict)
+        zoned = isinstance(times.dtype, pl.Datetime) and times.dtype.time_zone is not None
+        return times.dt.replace_time_zone(None) if zoned else times  # written with offsets: in UTC
     return text.cast(dtype, strict=strict)
 
 

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame
-from datawheel.ingest._conform import RAW, check_declared, cleaned, conform
+from datawheel.ingest._conform import RAW, check_declared, cleaned, conform, infer_types
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
 CHUNK_LINES = 200_000
@@ -77,18 +77,28 @@ def _jsonl_batches(
             if schema is None and not rows:
                 before.append(bad)
                 continue
-            frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+            frame = cleaning(pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame())
             unseen.difference_update(frame.columns)
             if schema is None:
-                found = {c: declared.get(c, t) for c, t in frame.schema.items() if c not in (LINE, RAW)}
-                schema = pl.Schema({**found, **{c: t for c, t in declared.items() if c not in found}})
-            frame, extra = _fit(cleaning(frame), schema, str(path))
+                schema = _first_schema(frame, declared)
+            frame, extra = _fit(frame, schema, str(path))
             yield Batch(frame, pl.concat([*before, bad, extra]).sort("line"), bytes_read=done)
             before = []
     if schema is None:
         _no_objects(path, pl.concat(before) if before else quarantine_frame())
     if unseen:  # a declared field no line held: the same error as a column a CSV file lacks
         check_declared(declared, [c for c in schema if c not in unseen], str(path))
+
+
+def _first_schema(frame: pl.DataFrame, declared: Mapping[str, pl.DataType]) -> pl.Schema:
+    """The columns and types of the first chunk's objects, text holding dates or times typed so.
+
+    ``declared`` types win, and declared fields the chunk lacks are added at the end.
+    """
+    data = frame.drop(LINE, RAW, strict=False)
+    times = infer_types(data.select(c for c in data.columns if c not in declared), only_times=True)
+    found = {c: declared.get(c, times.get(c, t)) for c, t in data.schema.items()}
+    return pl.Schema({**found, **{c: t for c, t in declared.items() if c not in found}})
 
 
 def _no_objects(path: Path, bad: pl.DataFrame) -> NoReturn:

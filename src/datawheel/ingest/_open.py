@@ -19,7 +19,7 @@ from datawheel.ingest._compressed import (
     read_copy,
     scratch_folder,
 )
-from datawheel.ingest._conform import check_declared, cleaned, conform
+from datawheel.ingest._conform import check_declared, cleaned, conform, infer_types
 from datawheel.ingest._dialect import QuoteChar
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
@@ -173,7 +173,7 @@ def open_source(
             jsonl, replace(opts, null_values=(), trim=False)
         )  # cleaned before typed, by the reader
     if kind == "json":
-        return _finished(read_json(path, encoding=opts.encoding), opts)
+        return _finished(read_json(path, encoding=opts.encoding), opts, times=True)
     if kind == "parquet":
         return _finished(read_parquet(path), opts)
     if kind == "excel":
@@ -207,7 +207,9 @@ def _through_plain_copy(
     )
 
 
-def _finished(reading: Reading, opts: ReadOptions, *, keep: tuple[str, ...] = ()) -> Reading:
+def _finished(
+    reading: Reading, opts: ReadOptions, *, keep: tuple[str, ...] = (), times: bool = False
+) -> Reading:
     """The reading's batches made as a CSV file's are, whatever the format.
 
     Their text is put in Unicode NFC (see :func:`in_nfc`); their columns are named
@@ -215,21 +217,29 @@ def _finished(reading: Reading, opts: ReadOptions, *, keep: tuple[str, ...] = ()
     made null, and stripped first with ``opts.trim``; columns are cast to the types
     ``opts.schema`` declares (the first batch must have every column it names), misfits going
     to the quarantine. Columns ``keep`` (a folder's ``path``, which must still find its file)
-    are left as they are.
+    are left as they are. With ``times`` (JSON, which has no type for them), text columns
+    the first batch shows to hold dates or times, and ``opts.schema`` does not declare, are
+    typed so (see :func:`infer_types`).
     """
 
     def batches(source: Iterator[Batch]) -> Iterator[Batch]:
-        first = True
+        first, types = True, dict(opts.schema)
         try:
             for batch in source:
                 frame = in_nfc(batch.frame, keep=keep)
                 if opts.columns:
                     frame = renamed(frame, opts.columns, reading.location)
+                frame = cleaned(frame, null_values=opts.null_values, trim=opts.trim, keep=keep)
                 if first:
                     check_declared(opts.schema, frame.columns, reading.location)
+                    if times:
+                        data = frame.select(
+                            c for c in frame.columns if not c.startswith("_") and c not in types
+                        )
+                        inferred = infer_types(data, only_times=True).items()
+                        types.update({c: t for c, t in inferred if t != pl.String})
                     first = False
-                frame = cleaned(frame, null_values=opts.null_values, trim=opts.trim, keep=keep)
-                frame, misfits = conform(frame, opts.schema, file=reading.location)
+                frame, misfits = conform(frame, types, file=reading.location)
                 quarantine = (
                     pl.concat([batch.quarantine, misfits]).sort("line")
                     if misfits.height

@@ -87,31 +87,33 @@ class Workspace:
         self._openlineage: OpenLineageEmitter | None = None
 
     @classmethod
-    def init(cls, folder: Path, *, database_url: str | None = None, name: str | None = None) -> Workspace:
-        """Make ``folder`` a workspace (creating it if needed) and open it."""
-        folder = folder.resolve()
-        if (folder / CONFIG_FILE).exists():
+    def init(
+        cls, folder: str | os.PathLike[str], *, database_url: str | None = None, name: str | None = None
+    ) -> Workspace:
+        """Make ``folder`` (a path, or its text) a workspace, creating it if needed, and open it."""
+        root = Path(folder).resolve()
+        if (root / CONFIG_FILE).exists():
             raise WorkspaceError(
-                f"{folder} is already a datawheel workspace",
+                f"{root} is already a datawheel workspace",
                 hint="use it as it is, or choose another folder",
             )
         try:
-            (folder / STATE_DIR).mkdir(parents=True, exist_ok=True)
-            (folder / STATE_DIR / ".gitignore").write_text("*\n", encoding="utf-8")
-            (folder / CONFIG_FILE).write_text(
-                config_text(name or folder.name, database_url=database_url), encoding="utf-8"
+            (root / STATE_DIR).mkdir(parents=True, exist_ok=True)
+            (root / STATE_DIR / ".gitignore").write_text("*\n", encoding="utf-8")
+            (root / CONFIG_FILE).write_text(
+                config_text(name or root.name, database_url=database_url), encoding="utf-8"
             )
         except OSError as exc:
             raise WorkspaceError(
-                f"cannot create a workspace in {folder}: {exc.strerror}",
+                f"cannot create a workspace in {root}: {exc.strerror}",
                 hint="choose a writable folder",
             ) from exc
-        return cls(folder)
+        return cls(root)
 
     @classmethod
-    def open(cls, folder: Path | None = None) -> Workspace:
-        """Open the workspace at or above ``folder`` (the current folder by default)."""
-        return cls(find_root(folder or Path.cwd()))
+    def open(cls, folder: str | os.PathLike[str] | None = None) -> Workspace:
+        """Open the workspace at or above ``folder`` (a path or its text; the current folder by default)."""
+        return cls(find_root(Path(folder) if folder is not None else Path.cwd()))
 
     def close(self) -> None:
         """Release the metadata database connections."""
