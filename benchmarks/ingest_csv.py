@@ -24,7 +24,9 @@ ids of their own (the n-th repeat of a content).
 files exported from spreadsheets and databases do.
 
 ``--gzip`` compresses the file (gzip, level 1) and every side reads the ``.csv.gz``: Polars
-decompresses it in memory, datawheel into a plain copy it then reads as it reads any CSV.
+decompresses it in memory, datawheel into a plain copy it then reads as it reads any CSV. Two
+more sides then decompress the file into a plain copy and do nothing else: with the standard
+library's ``gzip`` and with zlib-ng's ``gzip_ng`` (which datawheel uses), for the ratio.
 
     python benchmarks/ingest_csv.py [--rows 10000000] [--runs 3] [--chunked] [--compression C]
                                     [--repeats F] [--quoted] [--gzip] [--keep]
@@ -92,6 +94,20 @@ with Workspace.open(Path(sys.argv[2])) as ws:
     result = ingest(ws, Path(sys.argv[1]), name="big")
     seconds = time.perf_counter() - start
 report(seconds, rows=result.rows, quarantined=result.quarantined)
+"""
+)
+
+
+_INFLATE = (
+    _MEASURE
+    + """
+import gzip, shutil
+from zlib_ng import gzip_ng
+opener = gzip.open if sys.argv[3] == "gzip" else gzip_ng.open
+start = time.perf_counter()
+with opener(sys.argv[1], "rb") as stream, open(sys.argv[2], "wb") as out:
+    shutil.copyfileobj(stream, out, 8 << 20)
+report(time.perf_counter() - start, bytes=os.path.getsize(sys.argv[2]))
 """
 )
 
@@ -171,6 +187,13 @@ def main() -> None:
                     results[side].append(
                         run(_DATAWHEEL, str(path), str(Path(workspace) / "ws"), mode, args.compression)
                     )
+    inflated: dict[str, list[dict[str, float]]] = {}
+    if args.gzip:
+        plain = folder / "inflated.csv"
+        for _ in range(args.runs):
+            for side, codec in (("gzip (standard library)", "gzip"), ("zlib-ng (datawheel)", "zlib-ng")):
+                inflated.setdefault(side, []).append(run(_INFLATE, str(path), str(plain), codec))
+                plain.unlink()
     for name, runs in results.items():
         if any(r["rows"] != args.rows or r.get("quarantined") for r in runs):
             raise SystemExit(f"rows disagree: {name} {runs}")
@@ -209,6 +232,22 @@ def main() -> None:
     peaks = {name: max(r["peak_mb"] for r in runs) for name, runs in results.items()}
     plain_peak = peaks["polars.read_csv (into memory)"]
     print(f"peak memory: {peaks['datawheel ingest'] / plain_peak:.2f}x polars.read_csv's")
+    if inflated:
+        print("\nDecompressing the file into a plain copy, nothing else:\n")
+        print_table(
+            ["", "median s", "CPU s (median)", "MB/s of output"],
+            [
+                [
+                    name,
+                    f"{statistics.median(r['seconds'] for r in runs):.2f}",
+                    f"{statistics.median(r['cpu'] for r in runs):.1f}",
+                    f"{runs[0]['bytes'] / 1e6 / statistics.median(r['seconds'] for r in runs):,.0f}",
+                ]
+                for name, runs in inflated.items()
+            ],
+        )
+        times = [statistics.median(r["cpu"] for r in runs) for runs in inflated.values()]
+        print(f"\nstandard library / zlib-ng CPU time: {times[0] / times[1]:.2f}x")
     if not args.keep:
         shutil.rmtree(folder)
 
