@@ -189,11 +189,11 @@ def main() -> None:
                     )
     inflated: dict[str, list[dict[str, float]]] = {}
     if args.gzip:
-        plain = folder / "inflated.csv"
+        copy = folder / "inflated.csv"
         for _ in range(args.runs):
             for side, codec in (("gzip (standard library)", "gzip"), ("zlib-ng (datawheel)", "zlib-ng")):
-                inflated.setdefault(side, []).append(run(_INFLATE, str(path), str(plain), codec))
-                plain.unlink()
+                inflated.setdefault(side, []).append(run(_INFLATE, str(path), str(copy), codec))
+                copy.unlink()
     for name, runs in results.items():
         if any(r["rows"] != args.rows or r.get("quarantined") for r in runs):
             raise SystemExit(f"rows disagree: {name} {runs}")

@@ -117,11 +117,8 @@ def test_json_array_text_holding_dates_and_times_is_typed(tmp_path: Path) -> Non
     reading = open_source(path, options=ReadOptions(null_values=("none",)))
     frame, bad = _read(reading.batches)
     assert frame["day"].null_count() == 1
-    assert (frame.schema["day"], frame.schema["at"], frame.schema["code"]) == (
-        pl.Date,
-        pl.Datetime("us"),
-        pl.String,
-    )
+    types = {c: frame.schema[c] for c in ("day", "at", "code")}
+    assert types == {"day": pl.Date, "at": pl.Datetime("us"), "code": pl.String}
     assert str(frame["at"][0]) == "2024-03-01 08:00:00"
     assert bad.is_empty()
     as_text = open_source(path, options=ReadOptions(schema={"at": pl.String()}))
