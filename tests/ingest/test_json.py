@@ -109,6 +109,18 @@ def test_jsonl_text_holding_dates_and_times_is_typed_as_csv_text_is(tmp_path: Pa
     assert declared.height == 300
 
 
+def test_jsonl_columns_named_by_the_user_are_typed_once_named(tmp_path: Path) -> None:
+    events = [{**e, "day": f"2024-3-{i + 1}"} for i, e in enumerate(_events(3))]  # dates, unpadded
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    options = ReadOptions(columns=("on", "at", "seen", "code"), schema={"on": pl.String()})
+    frame, _ = _read(open_source(path, options=options).batches)
+    assert frame["on"].to_list() == ["2024-3-1", "2024-3-2", "2024-3-3"]  # declared text: as written
+    assert frame.schema["on"] == pl.String
+    assert frame.schema["at"] == pl.Datetime("us")
+    assert str(frame["at"][0]) == "2024-03-01 08:00:00"
+
+
 def test_json_array_text_holding_dates_and_times_is_typed(tmp_path: Path) -> None:
     events = _events(3)
     events[1]["day"] = "none"  # a null value (--null-values) is null before the column is typed

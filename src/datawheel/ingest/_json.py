@@ -28,6 +28,7 @@ def read_jsonl(
     null_values: Collection[str] = (),
     trim: bool = False,
     chunk_lines: int = CHUNK_LINES,
+    times: bool = True,
 ) -> Reading:
     r"""Open a JSON Lines file: one object a line, read in chunks of lines.
 
@@ -37,6 +38,8 @@ def read_jsonl(
     the first chunk nor ``schema`` has, or a value that does not fit its column's type goes to
     the quarantine with its line number; blank lines are skipped. Text equal to one of
     ``null_values`` (after stripping its spaces, with ``trim``) is null before it is typed.
+    With ``times``, text fields the first chunk shows to hold dates or times, and ``schema``
+    does not declare, are typed so (JSON has no type for them).
 
     Example:
         >>> import tempfile
@@ -50,7 +53,7 @@ def read_jsonl(
     with path.open("rb") as handle:
         enc = detect_encoding(handle.read(1 << 20)) if encoding == "auto" else codec_name(encoding)
     cleaning = partial(cleaned, null_values=null_values, trim=trim)
-    batches = _jsonl_batches(path, enc, dict(schema or {}), cleaning, chunk_lines)
+    batches = _jsonl_batches(path, enc, dict(schema or {}), cleaning, chunk_lines, times)
     return Reading("jsonl", str(path), batches, enc, size)
 
 
@@ -60,6 +63,7 @@ def _jsonl_batches(
     declared: dict[str, pl.DataType],
     cleaning: Callable[[pl.DataFrame], pl.DataFrame],
     chunk_lines: int,
+    times: bool,
 ) -> Iterator[Batch]:
     schema: pl.Schema | None = None
     line, done = 1, 0
@@ -80,7 +84,7 @@ def _jsonl_batches(
             frame = cleaning(pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame())
             unseen.difference_update(frame.columns)
             if schema is None:
-                schema = _first_schema(frame, declared)
+                schema = _first_schema(frame, declared, times=times)
             frame, extra = _fit(frame, schema, str(path))
             yield Batch(frame, pl.concat([*before, bad, extra]).sort("line"), bytes_read=done)
             before = []
@@ -90,14 +94,15 @@ def _jsonl_batches(
         check_declared(declared, [c for c in schema if c not in unseen], str(path))
 
 
-def _first_schema(frame: pl.DataFrame, declared: Mapping[str, pl.DataType]) -> pl.Schema:
-    """The columns and types of the first chunk's objects, text holding dates or times typed so.
+def _first_schema(frame: pl.DataFrame, declared: Mapping[str, pl.DataType], *, times: bool) -> pl.Schema:
+    """The columns and types of the first chunk's objects, with ``times``: text of dates or times typed so.
 
     ``declared`` types win, and declared fields the chunk lacks are added at the end.
     """
     data = frame.drop(LINE, RAW, strict=False)
-    times = infer_types(data.select(c for c in data.columns if c not in declared), only_times=True)
-    found = {c: declared.get(c, times.get(c, t)) for c, t in data.schema.items()}
+    undeclared = data.select(c for c in data.columns if c not in declared)
+    inferred = infer_types(undeclared, only_times=True) if times else {}
+    found = {c: declared.get(c, inferred.get(c, t)) for c, t in data.schema.items()}
     return pl.Schema({**found, **{c: t for c, t in declared.items() if c not in found}})
 
 

@@ -162,16 +162,17 @@ def open_source(
             whole=whole,
         )
     if kind == "jsonl":
+        named = bool(opts.columns)  # names given by --columns: typed once named, not by the reader
         jsonl = read_jsonl(
             path,
             encoding=opts.encoding,
-            schema=None if opts.columns else opts.schema,  # names given by --columns: typed once named
+            schema=None if named else opts.schema,
             null_values=opts.null_values,
             trim=opts.trim,
+            times=not named,
         )
-        return _finished(
-            jsonl, replace(opts, null_values=(), trim=False)
-        )  # cleaned before typed, by the reader
+        # cleaned before typed, by the reader
+        return _finished(jsonl, replace(opts, null_values=(), trim=False), times=named)
     if kind == "json":
         return _finished(read_json(path, encoding=opts.encoding), opts, times=True)
     if kind == "parquet":
