@@ -21,7 +21,7 @@ from rich.table import Table
 from datawheel.cli._app import app, state, workspace
 from datawheel.cli._output import around_change, cell, console, print_json, versions_table, when
 from datawheel.errors import IngestError
-from datawheel.ingest import ReadOptions, SourceFormat, is_url, parse_schema
+from datawheel.ingest import ReadOptions, SourceFormat, parse_schema
 from datawheel.pipeline import ingest as run_ingest
 from datawheel.pipeline import source_location
 from datawheel.store import DiffResult
@@ -150,7 +150,7 @@ def ingest(
     )
     with workspace() as ws, _progress(enabled=not json) as progress:
         if source is not None:
-            location: str | Path = source if query is not None or is_url(source) else Path(source)
+            location: str | Path = source  # a path, an http(s) URL or a database URL: the API tells
         elif from_source is not None:
             location = source_location(ws, from_source)
         else:

@@ -119,6 +119,20 @@ def infer_types(
     }
 
 
+def time_types(frame: pl.DataFrame, declared: Collection[str]) -> dict[str, pl.DataType]:
+    """The data columns ``declared`` leaves out whose text holds dates or times, with that type.
+
+    For JSON, which has types of its own but none for a point in time (see :func:`infer_types`).
+
+    Example:
+        >>> df = pl.DataFrame({"on": ["2024-03-01"], "at": ["2024-03-01T10:00"], "n": ["12"], "_line": [1]})
+        >>> {k: str(v) for k, v in time_types(df, declared=["at"]).items()}
+        {'on': 'Date'}
+    """
+    undeclared = frame.select(c for c in frame.columns if not c.startswith("_") and c not in declared)
+    return {c: t for c, t in infer_types(undeclared, only_times=True).items() if t != pl.String}
+
+
 def _infer(values: pl.Series, decimal_comma: bool, only_times: bool = False) -> pl.DataType:
     stripped = values.drop_nulls().str.strip_chars()
     stripped = stripped.filter(stripped != "")  # spaces alone are no value (see _retyped)

@@ -78,6 +78,7 @@ def download(url: str, folder: Path) -> Download:
                 out.write(block)
                 size += len(block)
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error holds the response, and its socket, open
         raise IngestError(
             f"{shown}: HTTP {exc.code} {exc.reason}", hint="check the URL, and that it needs no login"
         ) from exc

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame
-from datawheel.ingest._conform import RAW, check_declared, cleaned, conform, infer_types
+from datawheel.ingest._conform import RAW, check_declared, cleaned, conform, time_types
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
 CHUNK_LINES = 200_000
@@ -100,8 +100,7 @@ def _first_schema(frame: pl.DataFrame, declared: Mapping[str, pl.DataType], *, t
     ``declared`` types win, and declared fields the chunk lacks are added at the end.
     """
     data = frame.drop(LINE, RAW, strict=False)
-    undeclared = data.select(c for c in data.columns if c not in declared)
-    inferred = infer_types(undeclared, only_times=True) if times else {}
+    inferred = time_types(data, declared) if times else {}
     found = {c: declared.get(c, inferred.get(c, t)) for c, t in data.schema.items()}
     return pl.Schema({**found, **{c: t for c, t in declared.items() if c not in found}})
 

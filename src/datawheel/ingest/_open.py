@@ -19,7 +19,7 @@ from datawheel.ingest._compressed import (
     read_copy,
     scratch_folder,
 )
-from datawheel.ingest._conform import check_declared, cleaned, conform, infer_types
+from datawheel.ingest._conform import check_declared, cleaned, conform, time_types
 from datawheel.ingest._dialect import QuoteChar
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
@@ -220,7 +220,7 @@ def _finished(
     to the quarantine. Columns ``keep`` (a folder's ``path``, which must still find its file)
     are left as they are. With ``times`` (JSON, which has no type for them), text columns
     the first batch shows to hold dates or times, and ``opts.schema`` does not declare, are
-    typed so (see :func:`infer_types`).
+    typed so (see :func:`time_types`).
     """
 
     def batches(source: Iterator[Batch]) -> Iterator[Batch]:
@@ -234,11 +234,7 @@ def _finished(
                 if first:
                     check_declared(opts.schema, frame.columns, reading.location)
                     if times:
-                        data = frame.select(
-                            c for c in frame.columns if not c.startswith("_") and c not in types
-                        )
-                        inferred = infer_types(data, only_times=True).items()
-                        types.update({c: t for c, t in inferred if t != pl.String})
+                        types.update(time_types(frame, types))
                     first = False
                 frame, misfits = conform(frame, types, file=reading.location)
                 quarantine = (

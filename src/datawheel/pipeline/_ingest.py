@@ -532,13 +532,15 @@ def _parameters(
 def _source_artifact(
     workspace: Workspace, where: str, kind: SourceFormat, digest: str, fetched: Download | None
 ) -> ArtifactInfo:
-    if kind == "sql":
-        return workspace.lineage.add_artifact("query", where, digest=digest)
+    artifact_kind = _artifact_kind(where, kind)
+    if artifact_kind == "query":
+        return workspace.lineage.add_artifact(artifact_kind, where, digest=digest)
     if fetched is not None:
         properties: dict[str, Any] = {"size": fetched.size, **fetched.headers}
-        return workspace.lineage.add_artifact("url", where, digest=digest, uri=where, properties=properties)
+        return workspace.lineage.add_artifact(
+            artifact_kind, where, digest=digest, uri=where, properties=properties
+        )
     path = Path(where)
-    artifact_kind = "folder" if kind == "files" else "file"
     size = path.stat().st_size if path.is_file() else None
     return workspace.lineage.add_artifact(
         artifact_kind,
@@ -549,14 +551,20 @@ def _source_artifact(
     )
 
 
+def _artifact_kind(where: str, kind: SourceFormat) -> str:
+    """The lineage artifact a source is recorded as: a query, a URL, a folder or a file."""
+    if kind == "sql":
+        return "query"
+    return "url" if is_url(where) else "folder" if kind == "files" else "file"
+
+
 def _already(
     workspace: Workspace, name: str, kind: SourceFormat, where: str, digest: str, parameters: dict[str, Any]
 ) -> IngestReport | None:
     """The report of an earlier ingest of the same bytes with the same options, if there is one."""
     if kind == "sql":
         return None  # a query's result can change while its text does not
-    artifact_kind = "url" if is_url(where) else "folder" if kind == "files" else "file"
-    for artifact in workspace.lineage.find_artifacts(artifact_kind, where):
+    for artifact in workspace.lineage.find_artifacts(_artifact_kind(where, kind), where):
         if artifact.digest != digest:
             continue
         for node in workspace.lineage.downstream(artifact.id, depth=1).nodes:
