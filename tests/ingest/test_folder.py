@@ -1,5 +1,6 @@
 import os
 import shutil
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from datawheel.store import BlobStore
 
 DIGITS = Path(__file__).parents[1] / "data" / "digits_png"
 DIGIT_PATTERN = "{label}/{name}.png"
+MEASURES = ["width", "height", "duration", "sample_rate", "channels"]
 
 
 @pytest.fixture
@@ -41,18 +43,7 @@ def stored_blobs(blobs: BlobStore) -> int:
 def test_digits_by_label(digits: Path, blobs: BlobStore) -> None:
     reading = read_folder(digits, pattern=DIGIT_PATTERN, put_blob=blobs.put_file)
     frame, quarantine = read_all(reading)
-    assert frame.columns == [
-        "path",
-        "label",
-        "name",
-        "blob",
-        "size",
-        "media_type",
-        "width",
-        "height",
-        FILE,
-        LINE,
-    ]
+    assert frame.columns == ["path", "label", "name", "blob", "size", "media_type", *MEASURES, FILE, LINE]
     assert frame.height == 50
     assert quarantine.is_empty()
     assert frame["label"].value_counts().sort("label").rows() == [(str(n), 5) for n in range(10)]
@@ -193,13 +184,14 @@ def test_text_and_other_files(tmp_path: Path, blobs: BlobStore) -> None:
     (root / ".git" / "config").write_text("hidden too")
     reading = read_folder(root, put_blob=blobs.put_file)
     frame, quarantine = read_all(reading)
-    assert frame.columns == ["path", "blob", "size", "media_type", "width", "height", FILE, LINE]
-    # e.webp is not a real WebP: an image Pillow cannot read is quarantined; SVG is not read
+    assert frame.columns == ["path", "blob", "size", "media_type", *MEASURES, FILE, LINE]
+    # d.flac and e.webp hold text: audio mutagen cannot read and an image Pillow cannot read are
+    # quarantined; SVG is not read
     assert dict(zip(frame["path"], frame["media_type"], strict=True)) == {
-        n: t for n, t in files.items() if n != "e.webp"
+        n: t for n, t in files.items() if n not in ("d.flac", "e.webp")
     }
-    assert quarantine["raw"].to_list() == ["e.webp"]
-    assert frame["width"].null_count() == frame["height"].null_count() == frame.height == 7
+    assert quarantine["raw"].to_list() == ["d.flac", "e.webp"]
+    assert all(frame[m].null_count() == frame.height == 6 for m in MEASURES)
     assert reading.total_bytes == sum(len(f"content of {n}") for n in files)  # hidden files not counted
 
 
@@ -262,3 +254,58 @@ def test_bad_patterns(digits: Path, blobs: BlobStore, pattern: str, message: str
     with pytest.raises(IngestError, match=message) as info:
         read_folder(digits, pattern=pattern, put_blob=blobs.put_file)
     assert info.value.hint
+
+
+def write_wav(path: Path, *, rate: int, channels: int, seconds: float) -> None:
+    """A real WAV file of silence (16-bit samples), written by the standard library."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"\0\0" * channels * round(rate * seconds))
+
+
+def flac_header(*, rate: int, channels: int, samples: int) -> bytes:
+    """A FLAC stream's marker and its STREAMINFO block (RFC 9639, section 8.2), with no frames."""
+    packed = (rate << 44) | ((channels - 1) << 41) | ((16 - 1) << 36) | samples
+    info = (4096).to_bytes(2, "big") * 2 + bytes(6) + packed.to_bytes(8, "big") + bytes(16)
+    return b"fLaC" + b"\x80" + len(info).to_bytes(3, "big") + info  # 0x80: the last metadata block
+
+
+def test_audio_length_rate_and_channels(tmp_path: Path, blobs: BlobStore) -> None:
+    root = tmp_path / "speech"
+    write_wav(root / "ann" / "yes.wav", rate=16_000, channels=1, seconds=1.5)
+    write_wav(root / "bob" / "no.wav", rate=8_000, channels=2, seconds=0.25)
+    (root / "bob" / "maybe.flac").write_bytes(flac_header(rate=44_100, channels=2, samples=44_100 * 3))
+    (root / "bob" / "song.mid").write_bytes(b"MThd not read")  # audio mutagen does not measure
+    frame, quarantine = read_all(read_folder(root, pattern="{speaker}/{name}.{ext}", put_blob=blobs.put_file))
+    assert quarantine.is_empty()
+    assert frame.select("path", "speaker", "media_type", "duration", "sample_rate", "channels").rows() == [
+        ("ann/yes.wav", "ann", "audio/wav", 1.5, 16_000, 1),
+        ("bob/maybe.flac", "bob", "audio/flac", 3.0, 44_100, 2),
+        ("bob/no.wav", "bob", "audio/wav", 0.25, 8_000, 2),
+        ("bob/song.mid", "bob", "audio/midi", None, None, None),
+    ]
+    assert frame["width"].null_count() == frame["height"].null_count() == 4
+    assert frame.schema["duration"] == pl.Float64
+
+
+def test_bad_audio_is_quarantined(tmp_path: Path, blobs: BlobStore) -> None:
+    root = tmp_path / "speech"
+    write_wav(root / "good.wav", rate=16_000, channels=1, seconds=1.0)
+    whole = (root / "good.wav").read_bytes()
+    (root / "cut.wav").write_bytes(whole[:1_000])  # a download that stopped early
+    (root / "text.wav").write_bytes(b"this is not a recording")
+    (root / "noise.mp3").write_bytes(bytes(200))
+    (root / "short.flac").write_bytes(b"fLaC\x00")
+    frame, quarantine = read_all(read_folder(root, put_blob=blobs.put_file))
+    assert frame["path"].to_list() == ["good.wav"]
+    reasons = dict(zip(quarantine["raw"], quarantine["reason"], strict=True))
+    assert reasons["cut.wav"] == f"cut-off audio: the header says {len(whole):,} bytes, the file has 1,000"
+    assert set(reasons) == {"cut.wav", "noise.mp3", "short.flac", "text.wav"}
+    for name in ("noise.mp3", "short.flac", "text.wav"):
+        assert reasons[name].startswith("not a readable audio file: "), reasons[name]
+        assert len(reasons[name]) > len("not a readable audio file: ")
+    assert quarantine["file"].to_list() == [str((root / r).resolve()) for r in quarantine["raw"]]
+    assert stored_blobs(blobs) == 1  # only the good file's bytes are stored

@@ -60,6 +60,29 @@ def test_image_tables_report_their_sizes() -> None:
     shape = profile(frame).to_dict()
     assert shape["images"]["width"]["max"] == 16
     assert shape["images"]["height"]["mean"] == 20
+    assert "audio" not in shape
+
+
+def test_audio_tables_report_their_lengths() -> None:
+    """A folder of recordings: an ``audio`` block, and no ``images`` one for its null sizes."""
+    frame = pl.DataFrame(
+        {
+            "path": ["a.wav", "b.flac", "c.wav"],
+            "width": [None, None, None],
+            "height": [None, None, None],
+            "duration": [1.5, 3.0, 0.5],
+            "sample_rate": [16_000, 44_100, 16_000],
+            "channels": [1, 2, 1],
+            "size": [48_044, 900, 16_044],
+        },
+        schema_overrides={"width": pl.Int64, "height": pl.Int64},
+    )
+    shape = profile(frame).to_dict()
+    assert "images" not in shape
+    assert set(shape["audio"]) == {"duration", "sample_rate", "channels", "size"}
+    assert shape["audio"]["duration"]["max"] == 3.0
+    assert shape["audio"]["sample_rate"]["min"] == 16_000
+    assert shape["audio"]["channels"]["mean"] == pytest.approx(4 / 3)
 
 
 def test_high_cardinality_columns_use_sketches() -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import mutagen
 import polars as pl
 from PIL import Image
 
@@ -17,7 +18,8 @@ from datawheel.ingest._batch import FILE, LINE, Batch, Reading, quarantine_frame
 
 _BATCH_FILES = 2_000
 
-_BUILT_IN_COLUMNS = ("path", "blob", "size", "media_type", "width", "height", FILE, LINE)
+_MEASURES = ("width", "height", "duration", "sample_rate", "channels")
+_BUILT_IN_COLUMNS = ("path", "blob", "size", "media_type", *_MEASURES, FILE, LINE)
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # Python's own table (never the machine's /etc/mime.types, so every machine agrees), completed.
@@ -34,11 +36,14 @@ _MEDIA_TYPES = {
     ".jxl": "image/jxl",
     ".m4a": "audio/mp4",
     ".md": "text/markdown",
+    ".mid": "audio/midi",
+    ".midi": "audio/midi",
     ".mkv": "video/x-matroska",
     ".ndjson": "application/x-ndjson",
     ".odt": "application/vnd.oasis.opendocument.text",
     ".oga": "audio/ogg",
     ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
     ".parquet": "application/vnd.apache.parquet",
     ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     ".rtf": "application/rtf",
@@ -52,6 +57,10 @@ _MEDIA_TYPES = {
     ".zst": "application/zstd",
 }
 _UNKNOWN_TYPE = "application/octet-stream"
+# Audio whose header mutagen reads (other audio files are taken without these measures).
+_AUDIO_SUFFIXES = frozenset(
+    {".aif", ".aiff", ".flac", ".m4a", ".mp3", ".oga", ".ogg", ".opus", ".wav", ".wma"}
+)
 
 
 @dataclass(frozen=True)
@@ -60,14 +69,30 @@ class _Listed:
     path: Path
 
 
+@dataclass(frozen=True)
+class _Measured:
+    """What a file's header tells: an image's size in pixels, an audio file's length and form."""
+
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+
+
+_NOTHING = _Measured()
+
+
 def read_folder(root: Path, *, pattern: str | None = None, put_blob: Callable[[Path], str]) -> Reading:
     """Read every file under ``root`` as one row, its bytes stored through ``put_blob``.
 
     Each row has ``path`` (relative to ``root``, POSIX style), one String column per field of
     ``pattern``, ``blob`` (the digest ``put_blob`` returned for the file), ``size`` (bytes),
     ``media_type`` (from the suffix; ``application/octet-stream`` if unknown), ``width`` and
-    ``height`` (pixels, for images Pillow reads; null otherwise), ``_file`` (the absolute path)
-    and ``_line`` (always null). Rows come in order of ``path``, in batches of 2,000 files.
+    ``height`` (pixels, for images Pillow reads), ``duration`` (seconds), ``sample_rate`` (Hz)
+    and ``channels`` (for audio mutagen reads: WAV, FLAC, MP3, Ogg, Opus, M4A, AIFF, WMA), each
+    null where it does not apply, ``_file`` (the absolute path) and ``_line`` (always null).
+    Rows come in order of ``path``, in batches of 2,000 files.
 
     ``pattern`` describes the relative path, e.g. ``{label}/{name}.png``: a ``{field}`` matches
     one path segment or part of one (as little as it can, so in ``{a}_{b}`` the first ``_``
@@ -79,8 +104,10 @@ def read_folder(root: Path, *, pattern: str | None = None, put_blob: Callable[[P
     counted nowhere; links to folders are not followed (links to files are read).
 
     Quarantined, with the relative path as ``raw`` and the absolute path as ``file``: a path
-    that does not match ``pattern``, an empty file, a file that cannot be opened, and an image
-    Pillow cannot read (the header is read and the structure checked; pixels are not decoded).
+    that does not match ``pattern``, an empty file, a file that cannot be opened, an image
+    Pillow cannot read (the header is read and the structure checked; pixels are not decoded),
+    and an audio file whose header mutagen cannot read, or a WAV file shorter than its header
+    says (samples are not decoded).
 
     Args:
         root: The folder to read, searched recursively.
@@ -208,20 +235,20 @@ def _batches(
 ) -> Iterator[Batch]:
     bytes_read = 0
     for start in range(0, len(files), _BATCH_FILES):
-        rows: list[dict[str, str | int | None]] = []
+        rows: list[dict[str, str | int | float | None]] = []
         quarantined: list[tuple[int | None, str | None, str, str]] = []
         for listed in files[start : start + _BATCH_FILES]:
             size = _size(listed.path) or 0
             bytes_read += size
             match = regex.fullmatch(listed.relative) if regex is not None else None
-            problem, dimensions = (
-                (f"path does not match pattern {pattern}", None)
+            problem, measured = (
+                (f"path does not match pattern {pattern}", _NOTHING)
                 if regex is not None and match is None
                 else _inspect(listed.path, size)
             )
             if problem is None:
                 fields_found = match.groupdict() if match else {}
-                rows.append(_row(listed, fields_found, size, dimensions, put_blob))
+                rows.append(_row(listed, fields_found, size, measured, put_blob))
             else:
                 quarantined.append((None, str(listed.path), listed.relative, problem))
         yield Batch(pl.DataFrame(rows, schema=_schema(fields)), quarantine_frame(quarantined), bytes_read)
@@ -231,41 +258,70 @@ def _row(
     listed: _Listed,
     fields: dict[str, str],
     size: int,
-    dimensions: tuple[int, int] | None,
+    measured: _Measured,
     put_blob: Callable[[Path], str],
-) -> dict[str, str | int | None]:
-    width, height = dimensions or (None, None)
+) -> dict[str, str | int | float | None]:
     return {
         "path": listed.relative,
         **fields,
         "blob": put_blob(listed.path),
         "size": size,
         "media_type": _media_type(listed.path),
-        "width": width,
-        "height": height,
+        **{name: getattr(measured, name) for name in _MEASURES},
         FILE: str(listed.path),
         LINE: None,
     }
 
 
-def _inspect(path: Path, size: int) -> tuple[str | None, tuple[int, int] | None]:
-    """Why a file cannot be taken (None if it can), and an image's width and height."""
+def _inspect(path: Path, size: int) -> tuple[str | None, _Measured]:
+    """Why a file cannot be taken (None if it can), and what its header tells."""
     try:
-        with path.open("rb"):
-            pass
+        with path.open("rb") as stream:
+            start = stream.read(12)
     except OSError as exc:
-        return f"cannot open file: {exc.strerror or exc}", None
+        return f"cannot open file: {exc.strerror or exc}", _NOTHING
     if size == 0:
-        return "empty file (0 bytes)", None
-    if not _is_image(path):
-        return None, None
+        return "empty file (0 bytes)", _NOTHING
+    if _is_image(path):
+        return _image(path)
+    if path.suffix.lower() in _AUDIO_SUFFIXES:
+        return _audio(path, size, start)
+    return None, _NOTHING
+
+
+def _image(path: Path) -> tuple[str | None, _Measured]:
     try:
         with Image.open(path) as image:  # reads the header, not the pixels
-            dimensions = image.size
+            width, height = image.size
             image.verify()  # checks the structure (e.g. PNG checksums) without decoding
     except Exception as exc:  # Pillow raises many kinds (OSError, SyntaxError, ValueError…)
-        return f"not a readable image: {str(exc).strip() or type(exc).__name__}", None
-    return None, dimensions
+        return f"not a readable image: {_said(exc)}", _NOTHING
+    return None, _Measured(width=width, height=height)
+
+
+def _audio(path: Path, size: int, start: bytes) -> tuple[str | None, _Measured]:
+    """An audio file's length, sample rate and channels, from its header (nothing decoded)."""
+    if start[:4] == b"RIFF" and start[8:12] == b"WAVE":
+        claimed = int.from_bytes(start[4:8], "little") + 8
+        if claimed > size:  # a cut-off download or copy: its header still claims every sample
+            return f"cut-off audio: the header says {claimed:,} bytes, the file has {size:,}", _NOTHING
+    try:
+        found = mutagen.File(path)
+    except Exception as exc:  # mutagen raises MutagenError, and struct or index errors on odd bytes
+        return f"not a readable audio file: {_said(exc)}", _NOTHING
+    info = getattr(found, "info", None)
+    if info is None:
+        return "not a readable audio file: no audio format recognised in its bytes", _NOTHING
+    length, rate, channels = (getattr(info, k, None) for k in ("length", "sample_rate", "channels"))
+    return None, _Measured(
+        duration=float(length) if length else None,
+        sample_rate=int(rate) if rate else None,
+        channels=int(channels) if channels else None,
+    )
+
+
+def _said(exc: Exception) -> str:
+    return str(exc).strip() or type(exc).__name__
 
 
 def _is_image(path: Path) -> bool:
@@ -286,6 +342,9 @@ def _schema(fields: list[str]) -> pl.Schema:
             "media_type": pl.String(),
             "width": pl.Int64(),
             "height": pl.Int64(),
+            "duration": pl.Float64(),
+            "sample_rate": pl.Int64(),
+            "channels": pl.Int64(),
             FILE: pl.String(),
             LINE: pl.Int64(),
         }

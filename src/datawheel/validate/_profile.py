@@ -207,7 +207,8 @@ class Profile:
     """A profile of a table: rows, and a :class:`ColumnProfile` per column, in table order.
 
     ``label`` names the label column (its class balance is in :meth:`class_balance`);
-    ``images`` is true when the table looks like a folder of images (``width``/``height``).
+    ``images`` is true when the table looks like a folder of images (``width``/``height``),
+    ``audio`` when it looks like a folder of recordings (``duration``/``sample_rate``).
     """
 
     rows: int
@@ -241,8 +242,19 @@ class Profile:
 
     @property
     def images(self) -> bool:
-        """Whether the table holds images (a folder's ``width`` and ``height`` columns)."""
-        return {"width", "height"} <= set(self.columns) and ("blob" in self.columns or "path" in self.columns)
+        """Whether the table holds images (a folder's ``width`` and ``height``, not all null)."""
+        return self._files_measured("width", "height")
+
+    @property
+    def audio(self) -> bool:
+        """Whether the table holds audio (a folder's ``duration`` and ``sample_rate``, not all null)."""
+        return self._files_measured("duration", "sample_rate")
+
+    def _files_measured(self, *measures: str) -> bool:
+        if not set(measures) <= set(self.columns) or not {"blob", "path"} & set(self.columns):
+            return False
+        first = self.columns[measures[0]]
+        return first.nulls < first.count
 
     def to_dict(self) -> dict[str, Any]:
         """The stable ``--json`` shape: ``rows``, ``columns`` (an object per column), and more."""
@@ -253,12 +265,12 @@ class Profile:
         }
         if self.label:
             out["label"] = {"column": self.label, "class_balance": self.class_balance()}
-        if self.images:
-            out["images"] = {
-                k: self.columns[k].to_dict()
-                for k in ("width", "height", "channels", "size")
-                if k in self.columns
-            }
+        for block, shown, measures in (
+            ("images", self.images, ("width", "height", "size")),
+            ("audio", self.audio, ("duration", "sample_rate", "channels", "size")),
+        ):
+            if shown:
+                out[block] = {k: self.columns[k].to_dict() for k in measures if k in self.columns}
         return out
 
     def to_bytes(self) -> bytes:
