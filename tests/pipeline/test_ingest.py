@@ -5,6 +5,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import wave
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -262,6 +263,30 @@ def test_folder_of_images(workspace: Workspace, tmp_path: Path) -> None:
     assert frame[SOURCE].struct.field("file")[0] == str((folder / first["path"]).resolve())
     (bad,) = workspace.read("digits.quarantine").select("file", "reason").rows()
     assert bad == (str((folder / "3" / "broken.png").resolve()), "empty file (0 bytes)")
+
+
+def test_folder_of_recordings(workspace: Workspace, tmp_path: Path) -> None:
+    folder = tmp_path / "speech"
+    for speaker, seconds in (("ann", 2.0), ("bob", 0.5)):
+        (folder / speaker).mkdir(parents=True)
+        with wave.open(str(folder / speaker / "yes.wav"), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16_000)
+            out.writeframes(bytes(2 * round(16_000 * seconds)))
+    whole = (folder / "ann" / "yes.wav").read_bytes()
+    (folder / "bob" / "cut.wav").write_bytes(whole[: len(whole) // 2])
+    options = ReadOptions(pattern="{speaker}/{name}.wav")
+    report = ingest(workspace, folder, name="speech", options=options)
+    assert (report.rows_read, report.rows, report.quarantined) == (3, 2, 1)
+    frame = workspace.read("speech").sort("path")
+    assert frame.select("speaker", "duration", "sample_rate", "channels").rows() == [
+        ("ann", 2.0, 16_000, 1),
+        ("bob", 0.5, 16_000, 1),
+    ]
+    (bad,) = workspace.read("speech.quarantine").select("file", "reason").rows()
+    assert bad[0] == str((folder / "bob" / "cut.wav").resolve())
+    assert bad[1].startswith("cut-off audio: the header says")
 
 
 def test_excel_sheet(workspace: Workspace, tmp_path: Path) -> None:
