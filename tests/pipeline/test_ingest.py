@@ -11,6 +11,8 @@ from functools import partial
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.ipc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -203,7 +205,7 @@ def test_append_rounds_meta_sources_and_lineage(workspace: Workspace, sms_file: 
         min_size=1,
         max_size=25,
     ),
-    fmt=st.sampled_from(["csv", "jsonl", "parquet"]),
+    fmt=st.sampled_from(["csv", "jsonl", "parquet", "arrow"]),
 )
 def test_round_trip_any_table(tmp_path: Path, rows: list[dict[str, object]], fmt: str) -> None:
     table = pl.DataFrame(rows, schema={"n": pl.Int64, "x": pl.Float64, "s": pl.String, "d": pl.Date})
@@ -213,6 +215,8 @@ def test_round_trip_any_table(tmp_path: Path, rows: list[dict[str, object]], fmt
         table.write_csv(path)
     elif fmt == "jsonl":
         table.write_ndjson(path)
+    elif fmt == "arrow":
+        table.write_ipc(path)
     else:
         table.write_parquet(path)
     schema = {"n": pl.Int64(), "x": pl.Float64(), "s": pl.String(), "d": pl.Date()}
@@ -287,6 +291,24 @@ def test_folder_of_recordings(workspace: Workspace, tmp_path: Path) -> None:
     (bad,) = workspace.read("speech.quarantine").select("file", "reason").rows()
     assert bad[0] == str((folder / "bob" / "cut.wav").resolve())
     assert bad[1].startswith("cut-off audio: the header says")
+
+
+def test_arrow_stream_as_datasets_saves_it(workspace: Workspace, tmp_path: Path) -> None:
+    """An Arrow IPC stream of small record batches, typed columns kept, rows numbered from 1."""
+    path = tmp_path / "data-00000-of-00001.arrow"
+    table = pl.DataFrame(
+        {"text": ["good film", "dull", "fine"], "label": [1, 0, 1], "day": [date(2024, 1, 1)] * 3}
+    )
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, table.to_arrow().schema) as writer:
+        for record_batch in table.to_arrow().to_batches(max_chunksize=2):
+            writer.write_batch(record_batch)
+    report = ingest(workspace, path, name="reviews")
+    assert (report.format, report.rows, report.quarantined) == ("arrow", 3, 0)
+    frame = workspace.read("reviews")
+    assert frame.select("text", "label", "day").rows() == table.rows()
+    assert frame.schema["day"] == pl.Date
+    assert frame[SOURCE].struct.field("line").to_list() == [1, 2, 3]
+    assert ingest(workspace, path, name="reviews").skipped
 
 
 def test_excel_sheet(workspace: Workspace, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from datawheel.ingest._encoding import codec_name, detect_encoding
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
 from datawheel.ingest._http import Download, download, is_url, shown_url
-from datawheel.ingest._json import read_json, read_jsonl, read_parquet
+from datawheel.ingest._json import read_arrow, read_json, read_jsonl, read_parquet
 from datawheel.ingest._open import ReadOptions, detect_format, open_source, read_frame
 from datawheel.ingest._sql import read_sql
 from datawheel.ingest._text import read_delimited
@@ -45,6 +45,7 @@ __all__ = [
     "open_source",
     "parse_schema",
     "quarantine_frame",
+    "read_arrow",
     "read_copy",
     "read_delimited",
     "read_excel",

@@ -14,7 +14,7 @@ import polars as pl
 
 from datawheel.errors import IngestError
 
-SourceFormat = Literal["csv", "tsv", "json", "jsonl", "parquet", "excel", "sql", "files"]
+SourceFormat = Literal["csv", "tsv", "json", "jsonl", "parquet", "arrow", "excel", "sql", "files"]
 
 LINE = "_line"
 """Column of a batch: the 1-based line of a text file a row came from (the row number in a

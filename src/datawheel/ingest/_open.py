@@ -23,7 +23,7 @@ from datawheel.ingest._conform import check_declared, cleaned, conform, time_typ
 from datawheel.ingest._dialect import QuoteChar
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
-from datawheel.ingest._json import read_json, read_jsonl, read_parquet
+from datawheel.ingest._json import read_arrow, read_json, read_jsonl, read_parquet
 from datawheel.ingest._sql import read_sql
 from datawheel.ingest._text import read_delimited
 
@@ -36,12 +36,17 @@ _SUFFIXES: dict[str, SourceFormat] = {
     ".json": "json",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".arrow": "arrow",
+    ".arrows": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
     ".xlsx": "excel",
     ".xlsm": "excel",
     ".xls": "excel",
     ".ods": "excel",
 }
-_BINARY = {b"PAR1": "parquet", b"PK\x03\x04": "excel"}
+# An Arrow IPC stream starts with a continuation marker and its schema message's length.
+_BINARY = {b"PAR1": "parquet", b"PK\x03\x04": "excel", b"ARROW1": "arrow", b"\xff\xff\xff\xff": "arrow"}
 _SNIFF_BYTES = 64 << 10
 
 
@@ -119,7 +124,7 @@ def open_source(
     whole: bool = False,
     scratch: Path | None = None,
 ) -> Reading:
-    r"""Open any source datawheel reads: CSV, TSV, JSON, JSON Lines, Parquet, Excel, SQL, folders.
+    r"""Open any source datawheel reads: CSV, TSV, JSON, JSON Lines, Parquet, Arrow IPC, Excel, SQL, folders.
 
     ``whole`` asks a reader that can to offer the rows as one lazy scan too, when it can prove
     them sound beforehand (see :func:`read_delimited`). A compressed file (gzip, bzip2, xz,
@@ -177,6 +182,8 @@ def open_source(
         return _finished(read_json(path, encoding=opts.encoding), opts, times=True)
     if kind == "parquet":
         return _finished(read_parquet(path), opts)
+    if kind == "arrow":
+        return _finished(read_arrow(path), opts)
     if kind == "excel":
         excel = read_excel(
             path,
