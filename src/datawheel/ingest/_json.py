@@ -275,10 +275,9 @@ def read_arrow(path: Path, *, batch_rows: int = 500_000) -> Reading:
     """Open an Arrow IPC file (Feather v2, ``.arrow``) or stream, read in batches of rows.
 
     Both IPC formats are read: the file format (Polars' ``write_ipc``, pandas' ``to_feather``)
-    and the stream format (what Hugging Face ``datasets`` saves as ``data-*.arrow``). The file
-    is memory-mapped, so a batch is read from the page cache rather than the whole file into
-    memory; the file's own record batches are gathered or cut into batches of ``batch_rows``.
-    The row number (from 1) stands in for the line.
+    and the stream format (what Hugging Face ``datasets`` saves as ``data-*.arrow``). Record
+    batches are read one at a time, so memory holds a batch and not the file, and are gathered
+    or cut into batches of ``batch_rows``. The row number (from 1) stands in for the line.
 
     Raises:
         IngestError: The file is not Arrow IPC (Feather version 1 is not read), two columns
@@ -292,27 +291,26 @@ def read_arrow(path: Path, *, batch_rows: int = 500_000) -> Reading:
         [[(1, 1), (2, 2)], [(3, 3)]]
     """
     size = check_file(path)
-    mapped = pa.memory_map(str(path))
+    source = pa.OSFile(str(path))
     try:
-        reader = _ipc_reader(path, mapped)
+        reader = _ipc_reader(path, source)
         names, clash = _read_as(reader.schema.names)
         if clash is not None:
             raise IngestError(f"{path}: columns {clash}", hint="rename one of them in the file")
     except IngestError:
-        mapped.close()
+        source.close()
         raise
-    return Reading("arrow", str(path), _arrow_batches(path, mapped, reader, names, batch_rows), None, size)
+    return Reading("arrow", str(path), _arrow_batches(path, source, reader, names, batch_rows), None, size)
 
 
-def _ipc_reader(
-    path: Path, mapped: pa.MemoryMappedFile
-) -> ipc.RecordBatchFileReader | ipc.RecordBatchStreamReader:
-    """A reader of the IPC file or stream in ``mapped``, after checking that it is whole.
+def _ipc_reader(path: Path, source: pa.OSFile) -> ipc.RecordBatchFileReader | ipc.RecordBatchStreamReader:
+    """A reader of the IPC file or stream ``source`` (at ``path``), after checking that it is whole.
 
     A stream cut where a batch ends would read without error, its last rows lost: a stream
     must end with the end-of-stream marker its writer puts there when it closes.
     """
-    start = mapped.read_at(6, 0)
+    start = source.read(6)
+    source.seek(0)
     if start.startswith(b"FEA1"):
         raise IngestError(
             f"{path} is a Feather version 1 file, an old format datawheel does not read",
@@ -322,22 +320,22 @@ def _ipc_reader(
     try:
         if start == b"ARROW1":
             try:
-                return ipc.open_file(mapped)
+                return ipc.open_file(source)
             except (OSError, pa.ArrowInvalid) as exc:
                 raise IngestError(
                     f"{path} is an Arrow IPC file that is cut off or damaged (no readable footer): {exc}",
                     hint="write or download the file again",
                 ) from exc
-        ipc.read_schema(mapped)
+        ipc.read_schema(source)
     except (OSError, pa.ArrowInvalid) as exc:
         raise IngestError(
             f"{path} is not a readable Arrow IPC file: {exc}",
             hint="check the file, or give its format with --format",
         ) from exc
-    mapped.seek(0)
-    _check_stream_end(path, mapped)
-    mapped.seek(0)
-    return ipc.open_stream(mapped)
+    with pa.memory_map(str(path)) as mapped:  # mapped, so that bodies are passed over unread
+        _check_stream_end(path, mapped)
+    source.seek(0)
+    return ipc.open_stream(source)
 
 
 _END_OF_STREAM = (b"\xff\xff\xff\xff\x00\x00\x00\x00", b"\x00\x00\x00\x00")  # and before Arrow 0.15
@@ -372,15 +370,15 @@ def _check_stream_end(path: Path, mapped: pa.MemoryMappedFile) -> None:
 
 def _arrow_batches(
     path: Path,
-    mapped: pa.MemoryMappedFile,
+    source: pa.OSFile,
     reader: ipc.RecordBatchFileReader | ipc.RecordBatchStreamReader,
     names: dict[str, str],
     batch_rows: int,
 ) -> Iterator[Batch]:
     """The rows of an IPC file or stream in batches of ``batch_rows``; none gives one empty batch."""
-    with mapped:
-        batches = _record_batches(path, mapped, reader)
-        yield from _numbered(_regrouped(batches, reader.schema, batch_rows, end=mapped.size()), names)
+    with source:
+        batches = _record_batches(path, source, reader)
+        yield from _numbered(_regrouped(batches, reader.schema, batch_rows, end=source.size()), names)
 
 
 def _regrouped(
@@ -413,10 +411,10 @@ def _regrouped(
 
 
 def _record_batches(
-    path: Path, mapped: pa.MemoryMappedFile, reader: ipc.RecordBatchFileReader | ipc.RecordBatchStreamReader
+    path: Path, source: pa.OSFile, reader: ipc.RecordBatchFileReader | ipc.RecordBatchStreamReader
 ) -> Iterator[tuple[pa.RecordBatch, int]]:
     """Each record batch of ``reader``, with the bytes read so far; broken bytes are an error."""
-    size, rows = mapped.size(), 0
+    size, rows = source.size(), 0
     try:
         if isinstance(reader, ipc.RecordBatchFileReader):
             count = reader.num_record_batches
@@ -427,7 +425,7 @@ def _record_batches(
         else:
             for batch in reader:
                 rows += batch.num_rows
-                yield batch, mapped.tell()
+                yield batch, source.tell()
     except (OSError, pa.ArrowInvalid) as exc:
         raise IngestError(
             f"{path}: the Arrow IPC data breaks off after row {rows:,}: {exc}",
