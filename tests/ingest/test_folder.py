@@ -277,6 +277,7 @@ def test_audio_length_rate_and_channels(tmp_path: Path, blobs: BlobStore) -> Non
     root = tmp_path / "speech"
     write_wav(root / "ann" / "yes.wav", rate=16_000, channels=1, seconds=1.5)
     write_wav(root / "bob" / "no.wav", rate=8_000, channels=2, seconds=0.25)
+    write_wav(root / "bob" / "silent.wav", rate=8_000, channels=1, seconds=0)  # no samples at all
     (root / "bob" / "maybe.flac").write_bytes(flac_header(rate=44_100, channels=2, samples=44_100 * 3))
     (root / "bob" / "song.mid").write_bytes(b"MThd not read")  # audio mutagen does not measure
     frame, quarantine = read_all(read_folder(root, pattern="{speaker}/{name}.{ext}", put_blob=blobs.put_file))
@@ -285,9 +286,10 @@ def test_audio_length_rate_and_channels(tmp_path: Path, blobs: BlobStore) -> Non
         ("ann/yes.wav", "ann", "audio/wav", 1.5, 16_000, 1),
         ("bob/maybe.flac", "bob", "audio/flac", 3.0, 44_100, 2),
         ("bob/no.wav", "bob", "audio/wav", 0.25, 8_000, 2),
+        ("bob/silent.wav", "bob", "audio/wav", 0.0, 8_000, 1),
         ("bob/song.mid", "bob", "audio/midi", None, None, None),
     ]
-    assert frame["width"].null_count() == frame["height"].null_count() == 4
+    assert frame["width"].null_count() == frame["height"].null_count() == 5
     assert frame.schema["duration"] == pl.Float64
 
 

@@ -314,8 +314,8 @@ def _audio(path: Path, size: int, start: bytes) -> tuple[str | None, _Measured]:
         return "not a readable audio file: no audio format recognised in its bytes", _NOTHING
     length, rate, channels = (getattr(info, k, None) for k in ("length", "sample_rate", "channels"))
     return None, _Measured(
-        duration=float(length) if length else None,
-        sample_rate=int(rate) if rate else None,
+        duration=None if length is None else float(length),
+        sample_rate=int(rate) if rate else None,  # 0 where a format's header does not say
         channels=int(channels) if channels else None,
     )
 
