@@ -8,7 +8,8 @@ import pytest
 
 from datawheel.errors import IngestError
 from datawheel.ingest import LINE, ReadOptions, open_source
-from datawheel.ingest._json import read_json, read_jsonl, read_parquet
+from datawheel.ingest._columnar import read_parquet
+from datawheel.ingest._json import read_json, read_jsonl
 
 
 def _read(reading_batches: object) -> tuple[pl.DataFrame, pl.DataFrame]:

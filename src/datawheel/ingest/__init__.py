@@ -13,13 +13,14 @@ from datawheel.ingest._batch import (
     SourceFormat,
     quarantine_frame,
 )
+from datawheel.ingest._columnar import read_arrow, read_parquet
 from datawheel.ingest._compressed import compression_of, read_copy, scratch_folder
 from datawheel.ingest._conform import TYPE_NAMES, conform, infer_types, parse_schema
 from datawheel.ingest._encoding import codec_name, detect_encoding
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
 from datawheel.ingest._http import Download, download, is_url, shown_url
-from datawheel.ingest._json import read_arrow, read_json, read_jsonl, read_parquet
+from datawheel.ingest._json import read_json, read_jsonl
 from datawheel.ingest._open import ReadOptions, detect_format, open_source, read_frame
 from datawheel.ingest._sql import read_sql
 from datawheel.ingest._text import read_delimited

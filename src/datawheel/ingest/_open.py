@@ -11,6 +11,7 @@ import polars as pl
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat, in_nfc, renamed
+from datawheel.ingest._columnar import read_arrow, read_parquet
 from datawheel.ingest._compressed import (
     compression_of,
     decompressed,
@@ -23,7 +24,7 @@ from datawheel.ingest._conform import check_declared, cleaned, conform, time_typ
 from datawheel.ingest._dialect import QuoteChar
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
-from datawheel.ingest._json import read_arrow, read_json, read_jsonl, read_parquet
+from datawheel.ingest._json import read_json, read_jsonl
 from datawheel.ingest._sql import read_sql
 from datawheel.ingest._text import read_delimited
 
