@@ -164,3 +164,23 @@ def test_damaged_bytes_name_the_byte_reached(tmp_path: Path) -> None:
         IngestError, match=rf"damaged\.arrow is an Arrow IPC stream .* after byte {fourth:,}: "
     ):
         read_arrow(path)
+
+
+def test_a_damaged_batch_in_a_file_names_the_row_reached(tmp_path: Path) -> None:
+    """The file format's footer is whole, but a batch it points to is broken: rows before it are named."""
+    table = pa.table({"n": list(range(1000))})
+    path = tmp_path / "damaged.arrow"
+    with ipc.new_file(str(path), table.schema) as writer:
+        for record_batch in table.to_batches(max_chunksize=100):
+            writer.write_batch(record_batch)
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, table.schema) as stream:  # the file's body is this stream, after 8 bytes
+        for record_batch in table.to_batches(max_chunksize=100)[:3]:
+            stream.write_batch(record_batch)
+    fourth = 8 + sink.getvalue().size - 8  # the magic and padding, less the end-of-stream marker
+    data = bytearray(path.read_bytes())
+    data[fourth : fourth + 16] = b"\xab" * 16
+    path.write_bytes(bytes(data))
+    reading = read_arrow(path, batch_rows=100)
+    with pytest.raises(IngestError, match=r"damaged\.arrow: the Arrow IPC data breaks off after row 300: "):
+        read_all(reading)

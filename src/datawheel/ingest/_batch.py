@@ -55,6 +55,30 @@ def renamed(frame: pl.DataFrame, columns: Sequence[str], location: str) -> pl.Da
     return frame.rename(dict(zip(data, columns, strict=True)))
 
 
+def read_as(names: Iterable[str]) -> tuple[dict[str, str], str | None]:
+    """The name datawheel reads each of ``names`` as, and what clashes if two become one.
+
+    A name starting with '_' is read without it, as such names are datawheel's own.
+
+    Example:
+        >>> read_as(["_id", "v"])
+        ({'_id': 'id', 'v': 'v'}, None)
+        >>> read_as(["_id", "__id"])[1]
+        "'_id' and '__id' clash, as a name starting with '_' is read without it (such names are datawheel's)"
+    """
+    read = {name: name.lstrip("_") or name for name in names}
+    first: dict[str, str] = {}  # each name read, and the first name read as it
+    for name, as_read in read.items():
+        if as_read in first:
+            one, other = sorted((first[as_read], name), key=lambda n: read[n] == n)  # a '_' name first
+            return read, (
+                f"{one!r} and {other!r} clash, as a name starting with '_' is read "
+                "without it (such names are datawheel's)"
+            )
+        first[as_read] = name
+    return read, None
+
+
 def in_nfc(frame: pl.DataFrame, *, keep: Collection[str] = ()) -> pl.DataFrame:
     """``frame`` with its text in Unicode NFC: column names, and the values of its text columns.
 

@@ -11,8 +11,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from datawheel.errors import IngestError
-from datawheel.ingest._batch import LINE, Batch, Reading, check_file
-from datawheel.ingest._json import read_as
+from datawheel.ingest._batch import LINE, Batch, Reading, check_file, read_as
 
 
 def read_parquet(path: Path, *, batch_rows: int = 500_000) -> Reading:
@@ -70,7 +69,8 @@ def read_arrow(path: Path, *, batch_rows: int = 500_000) -> Reading:
 
     Raises:
         IngestError: The file is not Arrow IPC (Feather version 1 is not read), two columns
-            clash, or its bytes stop or break partway (naming the row reached).
+            clash, a stream is cut off or damaged (naming the byte reached, before any row is
+            read), or a file's footer or a batch is (naming the row reached).
 
     Example:
         >>> import tempfile

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import NoReturn
@@ -12,7 +12,7 @@ from typing import NoReturn
 import polars as pl
 
 from datawheel.errors import IngestError
-from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame
+from datawheel.ingest._batch import LINE, Batch, Reading, check_file, quarantine_frame, read_as
 from datawheel.ingest._conform import RAW, check_declared, cleaned, conform, time_types
 from datawheel.ingest._encoding import UNDECODABLE, codec_name, detect_encoding, escape_undecodable
 
@@ -221,27 +221,3 @@ def read_json(path: Path, *, encoding: str = "auto") -> Reading:
     frame = pl.DataFrame(value, infer_schema_length=None)
     frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE))
     return Reading("json", str(path), [Batch(frame, bytes_read=size)], enc, size)
-
-
-def read_as(names: Iterable[str]) -> tuple[dict[str, str], str | None]:
-    """The name datawheel reads each of ``names`` as, and what clashes if two become one.
-
-    A name starting with '_' is read without it, as such names are datawheel's own.
-
-    Example:
-        >>> read_as(["_id", "v"])
-        ({'_id': 'id', 'v': 'v'}, None)
-        >>> read_as(["_id", "__id"])[1]
-        "'_id' and '__id' clash, as a name starting with '_' is read without it (such names are datawheel's)"
-    """
-    read = {name: name.lstrip("_") or name for name in names}
-    first: dict[str, str] = {}  # each name read, and the first name read as it
-    for name, as_read in read.items():
-        if as_read in first:
-            one, other = sorted((first[as_read], name), key=lambda n: read[n] == n)  # a '_' name first
-            return read, (
-                f"{one!r} and {other!r} clash, as a name starting with '_' is read "
-                "without it (such names are datawheel's)"
-            )
-        first[as_read] = name
-    return read, None
