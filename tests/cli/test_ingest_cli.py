@@ -92,3 +92,16 @@ def test_bad_options(ws_dir: Path, bad_csv: Path, run: Run, args: list[str], mes
     code, _, err = run("ingest", str(bad_csv), "--name", "people", *args)
     assert code == 2
     assert message in err
+
+
+def test_a_folder_of_shards_with_its_format(ws_dir: Path, tmp_path: Path, run: Run) -> None:
+    folder = tmp_path / "train"
+    folder.mkdir()
+    for number in range(2):
+        pl.DataFrame({"n": [number * 10, number * 10 + 1]}).write_parquet(folder / f"part-{number}.parquet")
+    (folder / "dataset_info.json").write_text('{"about": "not a shard"}')
+    code, out, err = run("ingest", str(folder), "--name", "train", "--format", "parquet")
+    assert code == 0, err
+    assert f"4 rows read from {folder.resolve()} (2 files)," in out
+    code, out, _ = run("ingest", str(folder / "*.parquet"), "--name", "again", "--json")
+    assert (code, json.loads(out)["files"], json.loads(out)["rows"]) == (0, 2, 4)

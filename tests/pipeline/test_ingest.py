@@ -311,6 +311,48 @@ def test_arrow_stream_as_datasets_saves_it(workspace: Workspace, tmp_path: Path)
     assert ingest(workspace, path, name="reviews").skipped
 
 
+def test_shards_as_one_dataset_and_a_shard_added_later(workspace: Workspace, tmp_path: Path) -> None:
+    """A glob of CSV shards: each row names its shard and line.
+
+    The same shards again are skipped; a shard added makes a version whose diff is its rows.
+    """
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "day-1.csv").write_text("id,text\n1,a\n2,b\n", encoding="utf-8")
+    (folder / "day-2.csv").write_text("id,text\n3,c\nx,d\n", encoding="utf-8")
+    glob = folder / "day-*.csv"
+    report = ingest(workspace, glob, name="events")
+    assert (report.format, report.files, report.rows_read, report.rows, report.quarantined) == (
+        "csv",
+        2,
+        4,
+        3,
+        1,
+    )
+    assert report.location == str(glob.resolve())
+    frame = workspace.read("events")
+    files = frame[SOURCE].struct.field("file").to_list()
+    assert list(zip(files, frame[SOURCE].struct.field("line").to_list(), strict=True)) == [
+        (str((folder / "day-1.csv").resolve()), 2),
+        (str((folder / "day-1.csv").resolve()), 3),
+        (str((folder / "day-2.csv").resolve()), 2),
+    ]
+    (bad,) = workspace.read("events.quarantine").select("file", "line", "reason").rows()
+    assert bad == (str((folder / "day-2.csv").resolve()), 3, "column 'id': 'x' is not int")
+    graph = workspace.lineage.upstream(workspace.resolve("events@1").artifact_id)
+    (shards,) = [n for n in graph.nodes if n.kind == "files"]
+    assert (shards.name, shards.uri) == (str(glob.resolve()), folder.resolve().as_uri())
+    assert ingest(workspace, glob, name="events").skipped
+    (folder / "day-3.csv").write_text("id,text\n4,e\n", encoding="utf-8")
+    assert ingest(workspace, glob, name="events").ref == "events@2"
+    diff = workspace.diff("events@1", "events@2")
+    assert (diff.added, diff.removed, diff.changed, diff.unchanged) == (1, 0, 0, 3)
+    (folder / "day-3.csv").write_text("id,text\n4,E\n", encoding="utf-8")  # same size, new bytes
+    assert ingest(workspace, glob, name="events").ref == "events@3"
+    with pytest.raises(QuarantineError, match=r"day-2\.csv, line 3: column 'id': 'x' is not int"):
+        ingest(workspace, folder, name="strict", format="csv", strict=True)
+
+
 def test_excel_sheet(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "people.xlsx"
     pl.DataFrame({"id": [1, 2], "name": ["Ann", "Bo"]}).write_excel(path, worksheet="people")

@@ -22,8 +22,8 @@ from datawheel.cli._app import app, state, workspace
 from datawheel.cli._output import around_change, cell, console, print_json, versions_table, when
 from datawheel.errors import IngestError
 from datawheel.ingest import ReadOptions, SourceFormat, parse_schema
+from datawheel.pipeline import IngestReport, source_location
 from datawheel.pipeline import ingest as run_ingest
-from datawheel.pipeline import source_location
 from datawheel.store import DiffResult
 from datawheel.workspace import Workspace
 
@@ -81,7 +81,8 @@ def ingest(
         str | None,
         typer.Argument(
             help="A file, a folder of files, an http(s) URL of a file, or a database URL (with --query); "
-            "default: the --uri of the --source named."
+            "a folder with --format csv (tsv, jsonl, parquet…), or a quoted glob ('data/*.parquet'), "
+            "reads those files as one table; default: the --uri of the --source named."
         ),
     ] = None,
     format: Annotated[
@@ -180,7 +181,7 @@ def ingest(
         return
     console.print(
         f"Committed {report.ref}: {report.rows:,} rows read from {report.location}"
-        + (f" ({report.encoding})" if report.encoding else "")
+        + (f" ({', '.join(said)})" if (said := _read_as(report)) else "")
         + f", execution #{report.execution_id}"
     )
     console.print(
@@ -190,6 +191,13 @@ def ingest(
         console.print(
             f"Quarantined rows are in {report.quarantine.ref}: datawheel show {report.quarantine.ref}"
         )
+
+
+def _read_as(report: IngestReport) -> list[str]:
+    """How many files were read as one table, and in what encoding, for the ingest's summary."""
+    return ([f"{report.files:,} files"] if report.files is not None else []) + (
+        [report.encoding] if report.encoding else []
+    )
 
 
 @contextmanager

@@ -21,7 +21,8 @@ from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
 from datawheel.ingest._http import Download, download, is_url, shown_url
 from datawheel.ingest._json import read_json, read_jsonl
-from datawheel.ingest._open import ReadOptions, detect_format, open_source, read_frame
+from datawheel.ingest._open import ReadOptions, detect_format, open_source, read_frame, shards_of
+from datawheel.ingest._shards import is_glob, read_shards
 from datawheel.ingest._sql import read_sql
 from datawheel.ingest._text import read_delimited
 
@@ -42,6 +43,7 @@ __all__ = [
     "detect_format",
     "download",
     "infer_types",
+    "is_glob",
     "is_url",
     "open_source",
     "parse_schema",
@@ -55,7 +57,9 @@ __all__ = [
     "read_json",
     "read_jsonl",
     "read_parquet",
+    "read_shards",
     "read_sql",
     "scratch_folder",
+    "shards_of",
     "shown_url",
 ]

@@ -144,7 +144,7 @@ class Batch:
     """How far into the source this batch reached, for progress bars (0 if unknown)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Reading:
     """A source opened for reading: its batches come lazily, one at a time.
 
@@ -154,7 +154,8 @@ class Reading:
     ``_line``, never a quarantined row) as one lazy frame of ``rows`` rows, for a consumer that
     runs it as one streaming query; if that query raises, ``batches`` are still unread.
     ``digest`` is the BLAKE3 digest of the file's bytes, when the reader read them all
-    already.
+    already. ``files`` is how many files are read as one table (shards: see
+    :func:`read_shards`), None for one file; the shards' ``encoding`` grows as they are read.
     """
 
     format: SourceFormat
@@ -165,6 +166,7 @@ class Reading:
     whole: pl.LazyFrame | None = None
     rows: int = 0
     digest: str | None = None
+    files: int | None = None
 
 
 def check_file(path: Path) -> int:

@@ -131,7 +131,7 @@ def read_folder(root: Path, *, pattern: str | None = None, put_blob: Callable[[P
         >>> frame["media_type"].to_list(), frame["width"].to_list()
         (['text/plain', 'text/plain'], [None, None])
     """
-    regex, fields = _compile(pattern) if pattern is not None else (None, [])
+    regex, fields = compile_pattern(pattern, taken=_BUILT_IN_COLUMNS) if pattern is not None else (None, [])
     files = _list(root)
     total = sum(_size(f.path) or 0 for f in files)
     batches = _batches(files, regex=regex, pattern=pattern, fields=fields, put_blob=put_blob)
@@ -149,14 +149,23 @@ def _media_type(path: Path) -> str:
     return _MEDIA_TYPES.get(suffix) or _MIME.guess_type(f"file{suffix}")[0] or _UNKNOWN_TYPE
 
 
-def _compile(pattern: str) -> tuple[re.Pattern[str], list[str]]:
+def compile_pattern(pattern: str, *, taken: tuple[str, ...] = ()) -> tuple[re.Pattern[str], list[str]]:
+    """A regular expression for the relative paths ``pattern`` describes, and the fields it names.
+
+    ``taken`` are names a field may not have (columns every row has already).
+
+    Example:
+        >>> regex, fields = compile_pattern("{label}/{name}.png")
+        >>> regex.fullmatch("cat/1.png").groupdict(), fields
+        ({'label': 'cat', 'name': '1'}, ['label', 'name'])
+    """
     parts: list[str] = []
     fields: list[str] = []
     end = 0
     for match in _PLACEHOLDER.finditer(pattern):
         parts.append(_literal(pattern[end : match.start()], pattern))
         name = match.group(1)
-        _check_field(name, pattern)
+        _check_field(name, pattern, taken)
         parts.append(f"(?P={name})" if name in fields else f"(?P<{name}>[^/]+?)")
         if name not in fields:
             fields.append(name)
@@ -174,16 +183,16 @@ def _literal(text: str, pattern: str) -> str:
     return re.escape(text)
 
 
-def _check_field(name: str, pattern: str) -> None:
+def _check_field(name: str, pattern: str, taken: tuple[str, ...]) -> None:
     if not _FIELD_NAME.fullmatch(name):
         raise IngestError(
             f"pattern {pattern} has a field '{{{name}}}' that is not a name",
             hint="name fields with letters, digits and _, starting with a letter, e.g. {label}/{name}.png",
         )
-    if name in _BUILT_IN_COLUMNS:
+    if name in taken:
         raise IngestError(
             f"pattern {pattern} names a field '{name}', a column every file already has",
-            hint=f"rename the field; taken are {', '.join(_BUILT_IN_COLUMNS)}",
+            hint=f"rename the field; taken are {', '.join(taken)}",
         )
 
 

@@ -25,6 +25,7 @@ from datawheel.ingest._dialect import QuoteChar
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
 from datawheel.ingest._json import read_json, read_jsonl
+from datawheel.ingest._shards import is_glob, list_shards, read_shards
 from datawheel.ingest._sql import read_sql
 from datawheel.ingest._text import read_delimited
 
@@ -79,6 +80,7 @@ class ReadOptions:
 def detect_format(location: str | Path, *, query: str | None = None) -> SourceFormat:
     """The kind of a source: a query, a folder, a file's suffix, else its first bytes.
 
+    A glob (``data/*.parquet``) is the format its files' names say (see :func:`list_shards`).
     A compressed file (see :func:`compression_of`) is the kind its name tells without the
     compression suffix (``train.csv.gz`` is CSV), else the kind its decompressed bytes show.
 
@@ -91,6 +93,8 @@ def detect_format(location: str | Path, *, query: str | None = None) -> SourceFo
     path = Path(location)
     if path.is_dir():
         return "files"
+    if is_glob(path):
+        return list_shards(path, None, _named_format)[2]
     codec = compression_of(path)
     found = _SUFFIXES.get(Path(plain_name(path) if codec else path.name).suffix.lower())
     if found is not None:
@@ -101,6 +105,22 @@ def detect_format(location: str | Path, *, query: str | None = None) -> SourceFo
         return _sniff(head(path, codec, _SNIFF_BYTES))
     with path.open("rb") as handle:
         return _sniff(handle.read(_SNIFF_BYTES))
+
+
+def shards_of(location: str | Path, kind: SourceFormat) -> tuple[Path, list[Path], SourceFormat] | None:
+    """The shards a folder or glob read as one table of format ``kind`` holds (see :func:`list_shards`).
+
+    None when ``location`` is one file, a folder read as a folder of files, or a query.
+    """
+    path = Path(location)
+    if kind in ("files", "sql") or not (path.is_dir() or is_glob(path)):
+        return None
+    return list_shards(path, kind, _named_format)
+
+
+def _named_format(path: Path) -> SourceFormat | None:
+    """The format a file's name says, past a compression suffix (``a.csv.gz`` is CSV); None if none."""
+    return _SUFFIXES.get(Path(plain_name(path)).suffix.lower())
 
 
 def _sniff(start: bytes) -> SourceFormat:
@@ -127,6 +147,8 @@ def open_source(
 ) -> Reading:
     r"""Open any source datawheel reads: CSV, TSV, JSON, JSON Lines, Parquet, Arrow IPC, Excel, SQL, folders.
 
+    A folder given a table's format (``format="parquet"``), or a glob (``data/*.jsonl.gz``), is
+    read as shards of one table, one file after the other (see :func:`read_shards`).
     ``whole`` asks a reader that can to offer the rows as one lazy scan too, when it can prove
     them sound beforehand (see :func:`read_delimited`). A compressed file (gzip, bzip2, xz,
     zstd) is read through a plain copy in a folder of its own in ``scratch`` (else the system's
@@ -149,6 +171,18 @@ def open_source(
             )
         return _finished(read_sql(str(location), opts.query), opts)
     path = Path(location)
+    shards = shards_of(path, kind)
+    if shards is not None:
+        root, files, kind = shards
+        one = replace(opts, pattern=None)
+        return read_shards(
+            root,
+            files,
+            kind=kind,
+            location=str(path.resolve()),
+            pattern=opts.pattern,
+            open_one=lambda file: open_source(file, format=kind, options=one, scratch=scratch),
+        )
     codec = compression_of(path) if kind != "files" else None
     if codec is not None:
         return _through_plain_copy(path, codec, kind, opts, scratch, whole=whole)

@@ -31,10 +31,12 @@ from datawheel.ingest import (
     compression_of,
     detect_format,
     download,
+    is_glob,
     is_url,
     open_source,
     read_copy,
     scratch_folder,
+    shards_of,
     shown_url,
 )
 from datawheel.lineage import ArtifactInfo, VersionInfo, now
@@ -73,6 +75,8 @@ class IngestReport:
     quarantine: VersionInfo | None = None
     source: str | None = None
     round: int | None = None
+    files: int | None = None
+    """How many files were read as one table (a folder's or a glob's shards); None for one source."""
 
     @property
     def ref(self) -> str:
@@ -102,6 +106,7 @@ class IngestReport:
             "quarantine": self.quarantine.ref if self.quarantine else None,
             "source": self.source,
             "round": self.round,
+            "files": self.files,
         }
 
 
@@ -151,7 +156,12 @@ def ingest(
         local = fetched.path if fetched is not None else location
         kind = format or detect_format(local, query=opts.query)
         where = shown_url(str(location)) if fetched is not None else _location(location, kind, opts.query)
-        surveyed = fetched is None and kind in ("csv", "tsv") and compression_of(Path(where)) is None
+        surveyed = (
+            fetched is None
+            and kind in ("csv", "tsv")
+            and Path(where).is_file()
+            and compression_of(Path(where)) is None
+        )
         reading = _open(local, where, kind, opts, workspace) if surveyed else None
         if fetched is not None:
             digest = fetched.digest
@@ -221,6 +231,7 @@ def ingest(
             quarantine=quarantine,
             source=source,
             round=stamp.round,
+            files=reading.files,
         )
 
 
@@ -470,6 +481,11 @@ def _digest(where: str, kind: SourceFormat, options: ReadOptions) -> str:
     if kind == "sql":
         return hashlib.sha256(where.encode()).hexdigest()
     path = Path(where)
+    shards = shards_of(path, kind)
+    if shards is not None:  # each shard's name and bytes: a file added, removed or changed shows
+        root, files, _ = shards
+        digests = "".join(f"{f.relative_to(root).as_posix()}\0{_file_digest(f)}\n" for f in files)
+        return hashlib.sha256(digests.encode()).hexdigest()
     if kind == "files":
         listing = sorted(
             (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
@@ -542,6 +558,8 @@ def _source_artifact(
         )
     path = Path(where)
     size = path.stat().st_size if path.is_file() else None
+    while is_glob(path):  # the address of the folder a glob starts from; the name keeps the pattern
+        path = path.parent
     return workspace.lineage.add_artifact(
         artifact_kind,
         where,
@@ -552,10 +570,14 @@ def _source_artifact(
 
 
 def _artifact_kind(where: str, kind: SourceFormat) -> str:
-    """The lineage artifact a source is recorded as: a query, a URL, a folder or a file."""
+    """The lineage artifact a source is recorded as: a query, a URL, a folder, a file or files (a glob)."""
     if kind == "sql":
         return "query"
-    return "url" if is_url(where) else "folder" if kind == "files" else "file"
+    if is_url(where):
+        return "url"
+    if kind == "files" or Path(where).is_dir():
+        return "folder"
+    return "files" if is_glob(where) else "file"
 
 
 def _already(

@@ -1,0 +1,237 @@
+"""Many files of one format read as one table: a folder's shards, or the files a glob matches.
+
+Datasets are often published as shards (``train-00000-of-00004.parquet``, one ``.jsonl.gz``
+a day, ``year=2024/part-0.csv``). Each shard is read by its format's own reader, one after
+the other, and its rows carry its path as ``_file`` (so ``_source.file`` names the shard and
+``_source.line`` the line within it). The first shard fixes the table's columns and types: a
+later shard must have the same columns (in any order), and its values are made to fit the
+first shard's types as a value of a declared type is (see :func:`conform`), a misfit going to
+the quarantine, just as a value that does not fit the type inferred from a file's first rows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import polars as pl
+
+from datawheel.errors import IngestError
+from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat
+from datawheel.ingest._conform import conform
+from datawheel.ingest._folder import compile_pattern
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def is_glob(location: str | Path) -> bool:
+    """Whether ``location`` is a pattern of file names (``data/*.parquet``) rather than a path.
+
+    Example:
+        >>> is_glob("data/train-*.parquet"), is_glob("data/train.parquet")
+        (True, False)
+    """
+    text = str(location)
+    return bool(_GLOB.search(text)) and not Path(text).exists()
+
+
+def list_shards(
+    location: Path, kind: SourceFormat | None, format_of: Callable[[Path], SourceFormat | None]
+) -> tuple[Path, list[Path], SourceFormat]:
+    r"""The folder (or a glob's fixed start) the shards are under, the shards in order, and their format.
+
+    A folder's shards are its files (searched recursively) whose name says the format ``kind``
+    (``format_of``, which reads only the name: ``a.csv.gz`` is CSV); other files (a README,
+    ``dataset_info.json`` beside Arrow shards, Spark's ``_SUCCESS``) are left out. A glob's
+    shards are the files it matches (``**`` matches any folders); without ``kind`` they must
+    all be of one format, which is then theirs. Names starting with ``.`` are skipped, as in
+    a folder of files. Shards come in order of their path.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> for name in ("b.csv", "a.csv", "notes.md"):
+        ...     _ = (root / name).write_text("x\n1\n")
+        >>> suffix = {".csv": "csv"}.get
+        >>> _, files, kind = list_shards(root / "*.csv", None, lambda p: suffix(p.suffix))
+        >>> [f.name for f in files], kind
+        (['a.csv', 'b.csv'], 'csv')
+        >>> [f.name for f in list_shards(root, "csv", lambda p: suffix(p.suffix))[1]]
+        ['a.csv', 'b.csv']
+    """
+    if location.is_dir():
+        assert kind is not None, "a folder's shards are its files of the format given"
+        root = location.resolve()
+        found = [p for p in _walk(root) if format_of(p) == kind]
+        if not found:
+            raise IngestError(
+                f"{location} holds no {kind} files (by their names; names starting with '.' are skipped)",
+                hint="check the folder and --format",
+            )
+        return root, found, kind
+    root, pattern = _split_glob(location)
+    matches = sorted(
+        (p for p in root.glob(pattern) if p.is_file() and not _hidden(p.relative_to(root))),
+        key=lambda p: p.relative_to(root).as_posix(),
+    )
+    if not matches:
+        raise IngestError(f"no file matches {location}", hint="check the pattern (quote it in the shell)")
+    if kind is None:
+        kinds = {p: format_of(p) for p in matches}
+        unknown = [p for p, k in kinds.items() if k is None]
+        if unknown:
+            raise IngestError(
+                f"{unknown[0]} matches {location} but its name does not say its format",
+                hint="pass --format, or narrow the pattern",
+            )
+        found_kinds = sorted({str(k) for k in kinds.values()})
+        if len(found_kinds) > 1:
+            raise IngestError(
+                f"the files matching {location} are of several formats: {', '.join(found_kinds)}",
+                hint="narrow the pattern to files of one format, or pass --format",
+            )
+        kind = next(iter(kinds.values()))
+    assert kind is not None
+    return root, matches, kind
+
+
+def read_shards(
+    root: Path,
+    files: list[Path],
+    *,
+    kind: SourceFormat,
+    location: str,
+    pattern: str | None,
+    open_one: Callable[[Path], Reading],
+) -> Reading:
+    """The rows of ``files`` (shards of one table, in order) as one reading.
+
+    Each shard is opened by ``open_one`` when the one before is read (the first at once, so
+    that its errors come at once), its rows given ``_file`` (its path) and, with ``pattern``
+    (e.g. ``{split}/{name}.parquet``, as for a folder of files), one text column per field
+    parsed from its path relative to ``root``. The first shard fixes the columns and types (see
+    the module's notes); the reading's ``encoding`` lists the encodings of the shards read so
+    far, comma-separated. A shard whose columns differ, or whose path does not match
+    ``pattern``, is an error naming it.
+    """
+    fields = _fields(root, files, pattern)
+    sizes = [p.stat().st_size for p in files]
+    first = open_one(files[0])
+    encodings = [first.encoding] if first.encoding else []
+
+    def batches() -> Iterator[Batch]:
+        done, columns, types = 0, list[str](), dict[str, pl.DataType]()
+        held: list[pl.DataFrame] = []  # quarantines of shards without rows, before any types
+        blank: pl.DataFrame | None = None
+        for number, (path, size) in enumerate(zip(files, sizes, strict=True)):
+            reading = first if number == 0 else open_one(path)
+            if reading.encoding and reading.encoding not in encodings:
+                encodings.append(reading.encoding)
+                shards.encoding = ", ".join(encodings)
+            constants = [pl.lit(str(path), pl.String).alias(FILE)]
+            constants += [pl.lit(value, pl.String).alias(f) for f, value in fields[number].items()]
+            try:
+                for batch in reading.batches:
+                    frame, quarantine = batch.frame, batch.quarantine
+                    data = [c for c in frame.columns if not c.startswith("_")]
+                    if not columns:
+                        columns = data
+                        _check_fields(fields[0], columns, pattern)
+                    else:
+                        _check_columns(path, data, files[0], columns)
+                    if not types and frame.height:
+                        types = {c: t for c, t in frame.schema.items() if c in columns and t != pl.Null}
+                    elif types:
+                        frame, misfits = conform(frame, types, file=str(path))
+                        quarantine = (
+                            pl.concat([quarantine, misfits]).sort("line") if misfits.height else quarantine
+                        )
+                    frame = frame.select(*columns, LINE).with_columns(constants)
+                    if not frame.height and not types:  # no types yet: wait for a shard with rows
+                        blank = frame if blank is None else blank
+                        held.append(quarantine)
+                        continue
+                    if held:
+                        quarantine, held = pl.concat([*held, quarantine]), []
+                    yield Batch(frame, quarantine, bytes_read=done + min(batch.bytes_read, size))
+            finally:
+                close = getattr(reading.batches, "close", None)
+                if close is not None:
+                    close()
+            done += size
+        if blank is not None and held:  # no shard had a row: the first's columns, every quarantined row
+            yield Batch(blank, pl.concat(held), bytes_read=done)
+
+    shards = Reading(
+        format=kind,
+        location=location,
+        batches=batches(),
+        encoding=", ".join(encodings) or None,
+        total_bytes=sum(sizes),
+        files=len(files),
+    )
+    return shards
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    found: list[tuple[str, Path]] = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+        for name in names:
+            if not name.startswith("."):
+                path = Path(folder, name)
+                found.append((path.relative_to(root).as_posix(), path))
+    return (path for _, path in sorted(found))
+
+
+def _split_glob(location: Path) -> tuple[Path, str]:
+    """A glob's fixed start (the folders before its first wildcard) and the rest, the pattern."""
+    parts = location.parts
+    fixed = next(i for i, part in enumerate(parts) if _GLOB.search(part))
+    root = Path(*parts[:fixed]) if fixed else Path()
+    return root.resolve(), "/".join(parts[fixed:])
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _fields(root: Path, files: list[Path], pattern: str | None) -> list[dict[str, str]]:
+    if pattern is None:
+        return [{} for _ in files]
+    regex, _ = compile_pattern(pattern, taken=(FILE, LINE))
+    fields = []
+    for path in files:
+        relative = path.relative_to(root).as_posix()
+        match = regex.fullmatch(relative)
+        if match is None:
+            raise IngestError(
+                f"{path} does not match --pattern {pattern} (its path under {root} is {relative})",
+                hint="fix the pattern, or move the file out of the files ingested",
+            )
+        fields.append(match.groupdict())
+    return fields
+
+
+def _check_fields(fields: dict[str, str], columns: list[str], pattern: str | None) -> None:
+    clash = [f for f in fields if f in columns]
+    if clash:
+        raise IngestError(
+            f"--pattern {pattern} names a field '{clash[0]}', a column the files already have",
+            hint="rename the field in the pattern",
+        )
+
+
+def _check_columns(path: Path, columns: list[str], first: Path, expected: list[str]) -> None:
+    missing = [c for c in expected if c not in columns]
+    extra = [c for c in columns if c not in expected]
+    if missing or extra:
+        said = [f"lacks {', '.join(missing)}"] if missing else []
+        said += [f"has {', '.join(extra)} too"] if extra else []
+        raise IngestError(
+            f"{path} does not have the columns of {first}: it {' and '.join(said)}",
+            hint="make the files' columns agree, or ingest the odd file on its own "
+            "with --append (which takes the union of the columns)",
+        )
