@@ -425,3 +425,9 @@ def test_source_location_is_a_sources_file_or_url(workspace: Workspace, tmp_path
         source_location(workspace, "mail")
     report = ingest(workspace, source_location(workspace, "local"), name="n", source="local")
     assert (report.location, report.rows) == (str(drop.resolve()), 1)
+    (tmp_path / "drop-2.csv").write_text("n\n2\n", encoding="utf-8")
+    workspace.sources.add(
+        "drops", uri=str(tmp_path / "drop*.csv"), cost=0, days=1, expected_rows=2, quality="low"
+    )
+    report = ingest(workspace, source_location(workspace, "drops"), name="drops", source="drops")
+    assert (report.files, report.rows) == (2, 2)

@@ -236,16 +236,17 @@ def ingest(
 
 
 def source_location(workspace: Workspace, source: str) -> str | Path:
-    """What to ingest for the acquisition source ``source``: its URI, when that is a URL or a file here.
+    """What to ingest for the acquisition source ``source``: its URI, when that is a URL or files here.
 
-    A URI that is neither (``s3://…``, ``mailto:…``, a note) is an error that says to give the
-    file instead.
+    Files here: a file, a folder, or a glob of shards (``exports/*.csv``).
+    A URI that is none of these (``s3://…``, ``mailto:…``, a note) is an error that says to
+    give the file instead.
     """
     uri = workspace.sources.get(source).uri
     if is_url(uri):
         return uri
     path = Path(uri).expanduser()
-    if not path.exists():
+    if not path.exists() and not is_glob(path):  # a glob that matches nothing says so when read
         raise IngestError(
             f"source {source!r} has --uri {uri!r}, which is neither an http(s) URL nor a file here",
             hint="pass SOURCE, or change the source's --uri: datawheel sources add NAME --uri … --replace",
