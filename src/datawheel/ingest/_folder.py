@@ -64,7 +64,9 @@ _AUDIO_SUFFIXES = frozenset(
 
 
 @dataclass(frozen=True)
-class _Listed:
+class Listed:
+    """A file found in a folder: its path relative to the folder (POSIX style), and its path."""
+
     relative: str
     path: Path
 
@@ -132,7 +134,7 @@ def read_folder(root: Path, *, pattern: str | None = None, put_blob: Callable[[P
         (['text/plain', 'text/plain'], [None, None])
     """
     regex, fields = compile_pattern(pattern, taken=_BUILT_IN_COLUMNS) if pattern is not None else (None, [])
-    files = _list(root)
+    files = list_files(root)
     total = sum(_size(f.path) or 0 for f in files)
     batches = _batches(files, regex=regex, pattern=pattern, fields=fields, put_blob=put_blob)
     return Reading(format="files", location=str(root.resolve()), batches=batches, total_bytes=total)
@@ -196,7 +198,11 @@ def _check_field(name: str, pattern: str, taken: tuple[str, ...]) -> None:
         )
 
 
-def _list(root: Path) -> list[_Listed]:
+def list_files(root: Path) -> list[Listed]:
+    """Every file under ``root``, in order of relative path, names starting with ``.`` skipped.
+
+    An error if ``root`` is missing, not a folder, holds no files or has a folder that cannot be listed.
+    """
     if not root.exists():
         raise IngestError(
             f"no folder {root}", hint="check the path; datawheel ingest reads a folder of files"
@@ -206,13 +212,13 @@ def _list(root: Path) -> list[_Listed]:
             f"{root} is not a folder", hint="pass a folder, or give a single file another --format"
         )
     base = root.resolve()
-    found: list[_Listed] = []
+    found: list[Listed] = []
     for folder, subfolders, names in os.walk(base, onerror=_cannot_list):
         subfolders[:] = [d for d in subfolders if not d.startswith(".")]
         for name in names:
             if not name.startswith("."):
                 path = Path(folder, name)
-                found.append(_Listed(path.relative_to(base).as_posix(), path))
+                found.append(Listed(path.relative_to(base).as_posix(), path))
     if not found:
         raise IngestError(
             f"{root} holds no files (names starting with '.' are skipped)", hint="check the path"
@@ -235,7 +241,7 @@ def _size(path: Path) -> int | None:
 
 
 def _batches(
-    files: list[_Listed],
+    files: list[Listed],
     *,
     regex: re.Pattern[str] | None,
     pattern: str | None,
@@ -264,7 +270,7 @@ def _batches(
 
 
 def _row(
-    listed: _Listed,
+    listed: Listed,
     fields: dict[str, str],
     size: int,
     measured: _Measured,

@@ -11,7 +11,6 @@ the quarantine, just as a value that does not fit the type inferred from a file'
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ import polars as pl
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat
 from datawheel.ingest._conform import conform
-from datawheel.ingest._folder import compile_pattern
+from datawheel.ingest._folder import compile_pattern, list_files
 
 _GLOB = re.compile(r"[*?\[]")
 
@@ -64,7 +63,7 @@ def list_shards(
     if location.is_dir():
         assert kind is not None, "a folder's shards are its files of the format given"
         root = location.resolve()
-        found = [p for p in _walk(root) if format_of(p) == kind]
+        found = [f.path for f in list_files(root) if format_of(f.path) == kind]
         if not found:
             raise IngestError(
                 f"{location} holds no {kind} files (by their names; names starting with '.' are skipped)",
@@ -175,17 +174,6 @@ def read_shards(
     return shards
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    found: list[tuple[str, Path]] = []
-    for folder, subfolders, names in os.walk(root):
-        subfolders[:] = [d for d in subfolders if not d.startswith(".")]
-        for name in names:
-            if not name.startswith("."):
-                path = Path(folder, name)
-                found.append((path.relative_to(root).as_posix(), path))
-    return (path for _, path in sorted(found))
-
-
 def _split_glob(location: Path) -> tuple[Path, str]:
     """A glob's fixed start (the folders before its first wildcard) and the rest, the pattern."""
     parts = location.parts
@@ -228,10 +216,21 @@ def _check_columns(path: Path, columns: list[str], first: Path, expected: list[s
     missing = [c for c in expected if c not in columns]
     extra = [c for c in columns if c not in expected]
     if missing or extra:
-        said = [f"lacks {', '.join(missing)}"] if missing else []
-        said += [f"has {', '.join(extra)} too"] if extra else []
+        said = [f"lacks {_some(missing)}"] if missing else []
+        said += [f"has {_some(extra)} too"] if extra else []
         raise IngestError(
             f"{path} does not have the columns of {first}: it {' and '.join(said)}",
             hint="make the files' columns agree, or ingest the odd file on its own "
             "with --append (which takes the union of the columns)",
         )
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    """Up to ``shown`` names, and how many more.
+
+    Example:
+        >>> _some(["a", "b"]), _some(list("abcdefg"))
+        ('a, b', 'a, b, c, d, e and 2 more')
+    """
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
