@@ -513,3 +513,66 @@ def test_compressed_file_takes_the_one_pass_too(tmp_path: Path, monkeypatch: pyt
     assert one["file"].unique().to_list() == [str(path.resolve())]
     assert one["line"].to_list() == list(range(2, 302))
     assert not list((tmp_path / "one-pass" / ".datawheel" / "scratch").iterdir())
+
+
+def _shards(folder: Path, texts: list[str]) -> Path:
+    folder.mkdir()
+    for number, text in enumerate(texts):
+        (folder / f"part-{number}.csv").write_text(text, encoding="utf-8")
+    return folder / "part-*.csv"
+
+
+def test_sound_shards_take_one_pass_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every shard surveyed sound, with the same types: one query for all, rows in shard order."""
+    texts = [
+        "id,name\n" + "".join(f"{i},n{i % 9}\n" for i in range(s * 100, s * 100 + 100)) for s in range(3)
+    ]
+    glob = _shards(tmp_path / "shards", texts)
+    one, chunked = _ingest_both(tmp_path, monkeypatch, glob)
+    assert_frame_equal(one, chunked)
+    assert one["id"].to_list() == list(range(300))
+    assert one["line"].to_list() == list(range(2, 102)) * 3
+    assert one["file"].to_list() == [
+        str((tmp_path / "shards" / f"part-{s}.csv").resolve()) for s in range(3) for _ in range(100)
+    ]
+
+
+def test_shards_surveyed_or_not_have_one_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The surveys' digests make the digest the files' own would: the same shards again are skipped."""
+    glob = _shards(tmp_path / "shards", ["a,b\n1,x\n", "a,b\n2,y\n"])
+    with Workspace.init(tmp_path / "ws") as ws:
+        monkeypatch.setattr(text_reader, "STREAM_BYTES", 0)
+        first = ingest(ws, glob, name="t")
+        monkeypatch.setattr(text_reader, "STREAM_BYTES", 1 << 62)
+        again = ingest(ws, glob, name="t")
+        assert (again.skipped, again.ref) == (True, first.ref)
+
+
+_MANY = "".join(f"{i},x\n" for i in range(3, 203))
+
+
+@pytest.mark.parametrize(
+    ("second", "ids", "quarantined"),
+    [
+        ("id,name\n3,c\n4.5,d\n", [1, 2, 3], [(3, "column 'id': '4.5' is not int")]),  # types differ
+        ("id,name\n" + _MANY + "oops,d\n", list(range(1, 203)), [(202, "column 'id': 'oops' is not int")]),
+        ("name,id\nc,3\nd,4\n", [1, 2, 3, 4], []),  # columns in another order
+    ],
+)
+def test_shards_that_cannot_go_together_are_read_one_by_one(
+    tmp_path: Path, one_pass: None, second: str, ids: list[int], quarantined: list[tuple[int, str]]
+) -> None:
+    """Types or column orders that differ, or a row Polars refuses, send shards to the chunked read.
+
+    The chunked read fits them to the first shard; the refused row lies past the sample the
+    types are inferred from.
+    """
+    glob = _shards(tmp_path / "shards", ["id,name\n1,a\n2,b\n", second])
+    with Workspace.init(tmp_path / "ws") as ws:
+        report = ingest(ws, glob, name="t")
+        assert (report.rows, report.quarantined) == (len(ids), len(quarantined))
+        assert ws.read("t")["id"].to_list() == ids
+        if quarantined:
+            assert ws.read("t.quarantine").select("line", "reason").rows() == quarantined
+        else:
+            assert report.quarantine is None

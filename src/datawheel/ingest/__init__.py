@@ -22,7 +22,7 @@ from datawheel.ingest._folder import read_folder
 from datawheel.ingest._http import Download, download, is_url, shown_url
 from datawheel.ingest._json import read_json, read_jsonl
 from datawheel.ingest._open import ReadOptions, detect_format, open_source, read_frame, shards_of
-from datawheel.ingest._shards import is_glob, read_shards
+from datawheel.ingest._shards import is_glob, read_shards, shards_digest
 from datawheel.ingest._sql import read_sql
 from datawheel.ingest._text import read_delimited
 
@@ -60,6 +60,7 @@ __all__ = [
     "read_shards",
     "read_sql",
     "scratch_folder",
+    "shards_digest",
     "shards_of",
     "shown_url",
 ]

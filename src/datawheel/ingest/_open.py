@@ -181,7 +181,10 @@ def open_source(
             kind=kind,
             location=str(path.resolve()),
             pattern=opts.pattern,
-            open_one=lambda file: open_source(file, format=kind, options=one, scratch=scratch),
+            open_one=lambda file, whole: open_source(
+                file, format=kind, options=one, scratch=scratch, whole=whole
+            ),
+            whole=whole,
         )
     codec = compression_of(path) if kind != "files" else None
     if codec is not None:

@@ -11,14 +11,16 @@ the quarantine, just as a value that does not fit the type inferred from a file'
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
 
 from datawheel.errors import IngestError
 from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat
+from datawheel.ingest._compressed import compression_of
 from datawheel.ingest._conform import conform
 from datawheel.ingest._folder import compile_pattern, list_files
 
@@ -103,34 +105,43 @@ def read_shards(
     kind: SourceFormat,
     location: str,
     pattern: str | None,
-    open_one: Callable[[Path], Reading],
+    open_one: Callable[[Path, bool], Reading],
+    whole: bool = False,
 ) -> Reading:
     """The rows of ``files`` (shards of one table, in order) as one reading.
 
-    Each shard is opened by ``open_one`` when the one before is read (the first at once, so
-    that its errors come at once), its rows given ``_file`` (its path) and, with ``pattern``
-    (e.g. ``{split}/{name}.parquet``, as for a folder of files), one text column per field
-    parsed from its path relative to ``root``. The first shard fixes the columns and types (see
-    the module's notes); the reading's ``encoding`` lists the encodings of the shards read so
-    far, comma-separated. A shard whose columns differ, or whose path does not match
-    ``pattern``, is an error naming it.
+    Each shard is opened by ``open_one`` (given the path and whether to offer a one-pass scan)
+    when the one before is read (the first at once, so that its errors come at once), its rows
+    given ``_file`` (its path) and, with ``pattern`` (e.g. ``{split}/{name}.parquet``, as for a
+    folder of files), one text column per field parsed from its path relative to ``root``. The
+    first shard fixes the columns and types (see the module's notes); the reading's
+    ``encoding`` lists the encodings of the shards read so far, comma-separated. A shard whose
+    columns differ, or whose path does not match ``pattern``, is an error naming it.
+
+    With ``whole``, plain (not compressed) CSV or TSV shards are all opened at once, each
+    surveyed as a large file is (see :func:`read_delimited`); when every one offers a scan,
+    with the same columns and types in the same order, the reading offers their concatenation
+    as one scan (``Reading.whole``), and its ``digest`` is :func:`shards_digest` of theirs.
     """
     fields = _fields(root, files, pattern)
     sizes = [p.stat().st_size for p in files]
-    first = open_one(files[0])
-    encodings = [first.encoding] if first.encoding else []
+    at_once = whole and kind in ("csv", "tsv") and all(compression_of(f) is None for f in files)
+    opened = [open_one(f, True) for f in files] if at_once else [open_one(files[0], False)]
+    encodings = list(dict.fromkeys(r.encoding for r in opened if r.encoding))
+
+    def constants(number: int) -> list[pl.Expr]:
+        file = pl.lit(str(files[number]), pl.String).alias(FILE)
+        return [file, *(pl.lit(v, pl.String).alias(f) for f, v in fields[number].items())]
 
     def batches() -> Iterator[Batch]:
         done, columns, types = 0, list[str](), dict[str, pl.DataType]()
         held: list[pl.DataFrame] = []  # quarantines of shards without rows, before any types
         blank: pl.DataFrame | None = None
         for number, (path, size) in enumerate(zip(files, sizes, strict=True)):
-            reading = first if number == 0 else open_one(path)
+            reading = opened[number] if number < len(opened) else open_one(path, False)
             if reading.encoding and reading.encoding not in encodings:
                 encodings.append(reading.encoding)
                 shards.encoding = ", ".join(encodings)
-            constants = [pl.lit(str(path), pl.String).alias(FILE)]
-            constants += [pl.lit(value, pl.String).alias(f) for f, value in fields[number].items()]
             try:
                 for batch in reading.batches:
                     frame, quarantine = batch.frame, batch.quarantine
@@ -147,7 +158,7 @@ def read_shards(
                         quarantine = (
                             pl.concat([quarantine, misfits]).sort("line") if misfits.height else quarantine
                         )
-                    frame = frame.select(*columns, LINE).with_columns(constants)
+                    frame = frame.select(*columns, LINE).with_columns(constants(number))
                     if not frame.height and not types:  # no types yet: wait for a shard with rows
                         blank = frame if blank is None else blank
                         held.append(quarantine)
@@ -163,15 +174,38 @@ def read_shards(
         if blank is not None and held:  # no shard had a row: the first's columns, every quarantined row
             yield Batch(blank, pl.concat(held), bytes_read=done)
 
+    scan, digest = None, None
+    if at_once and all(r.digest is not None for r in opened):
+        digest = shards_digest(root, zip(files, [str(r.digest) for r in opened], strict=True))
+        scans = [r.whole for r in opened if r.whole is not None]
+        if len(scans) == len(opened) and len({str(s.collect_schema()) for s in scans}) == 1:
+            scan = pl.concat([s.with_columns(constants(n)) for n, s in enumerate(scans)])
     shards = Reading(
         format=kind,
         location=location,
         batches=batches(),
         encoding=", ".join(encodings) or None,
         total_bytes=sum(sizes),
+        whole=scan,
+        rows=sum(r.rows for r in opened) if scan is not None else 0,
+        digest=digest,
         files=len(files),
     )
     return shards
+
+
+def shards_digest(root: Path, digests: Iterable[tuple[Path, str]]) -> str:
+    """One digest of many files: of each one's path under ``root`` and its own digest, in order.
+
+    A file added, removed, renamed or changed changes it.
+
+    Example:
+        >>> one = shards_digest(Path("/d"), [(Path("/d/a.csv"), "0f")])
+        >>> one == shards_digest(Path("/d"), [(Path("/d/b.csv"), "0f")])
+        False
+    """
+    listing = "".join(f"{path.relative_to(root).as_posix()}\0{digest}\n" for path, digest in digests)
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def _split_glob(location: Path) -> tuple[Path, str]:

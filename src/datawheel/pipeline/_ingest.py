@@ -36,6 +36,7 @@ from datawheel.ingest import (
     open_source,
     read_copy,
     scratch_folder,
+    shards_digest,
     shards_of,
     shown_url,
 )
@@ -156,11 +157,10 @@ def ingest(
         local = fetched.path if fetched is not None else location
         kind = format or detect_format(local, query=opts.query)
         where = shown_url(str(location)) if fetched is not None else _location(location, kind, opts.query)
-        surveyed = (
+        surveyed = (  # a large plain file (or such shards) is surveyed, which takes its digest
             fetched is None
             and kind in ("csv", "tsv")
-            and Path(where).is_file()
-            and compression_of(Path(where)) is None
+            and (not Path(where).is_file() or compression_of(Path(where)) is None)
         )
         reading = _open(local, where, kind, opts, workspace) if surveyed else None
         if fetched is not None:
@@ -485,8 +485,7 @@ def _digest(where: str, kind: SourceFormat, options: ReadOptions) -> str:
     shards = shards_of(path, kind)
     if shards is not None:  # each shard's name and bytes: a file added, removed or changed shows
         root, files, _ = shards
-        digests = "".join(f"{f.relative_to(root).as_posix()}\0{_file_digest(f)}\n" for f in files)
-        return hashlib.sha256(digests.encode()).hexdigest()
+        return shards_digest(root, ((f, _file_digest(f)) for f in files))
     if kind == "files":
         listing = sorted(
             (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
