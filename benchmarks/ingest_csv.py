@@ -23,13 +23,17 @@ ids of their own (the n-th repeat of a content).
 ``--quoted`` puts a comma in the free text, so that every row has a quoted field, as many
 files exported from spreadsheets and databases do.
 
+``--shards N`` cuts the file into N files of about equal size, each with the header, and every
+side reads them all (``polars.read_csv`` and ``scan_csv`` take the glob; datawheel ingests it
+as one table of shards).
+
 ``--gzip`` compresses the file (gzip, level 1) and every side reads the ``.csv.gz``: Polars
 decompresses it in memory, datawheel into a plain copy it then reads as it reads any CSV. Two
 more sides then decompress the file into a plain copy and do nothing else: with the standard
 library's ``gzip`` and with zlib-ng's ``gzip_ng`` (which datawheel uses), for the ratio.
 
     python benchmarks/ingest_csv.py [--rows 10000000] [--runs 3] [--chunked] [--compression C]
-                                    [--repeats F] [--quoted] [--gzip] [--keep]
+                                    [--repeats F] [--quoted] [--shards N] [--gzip] [--keep]
 """
 
 from __future__ import annotations
@@ -91,7 +95,7 @@ config = Path(sys.argv[2]) / "datawheel.toml"
 config.write_text(config.read_text().replace('# compression = "zstd"', f'compression = "{sys.argv[4]}"'))
 with Workspace.open(Path(sys.argv[2])) as ws:
     start = time.perf_counter()
-    result = ingest(ws, Path(sys.argv[1]), name="big")
+    result = ingest(ws, sys.argv[1], name="big")
     seconds = time.perf_counter() - start
 report(seconds, rows=result.rows, quarantined=result.quarantined)
 """
@@ -137,6 +141,23 @@ def generate(path: Path, rows: int, *, repeats: float = 0.0, quoted: bool = Fals
             frame.write_csv(out, include_header=start == 0)
 
 
+def cut(path: Path, shards: int) -> str:
+    """``path`` cut at line ends into ``shards`` files, each with its header; their glob."""
+    folder = path.with_name(path.stem + f"_{shards}_shards")
+    folder.mkdir(exist_ok=True)
+    size = path.stat().st_size
+    with path.open("rb") as source:
+        header = source.readline()
+        for number in range(shards):
+            end = size * (number + 1) // shards
+            with (folder / f"part-{number:05d}.csv").open("wb") as out:
+                out.write(header)
+                while source.tell() < end and (block := source.read(min(8 << 20, end - source.tell()))):
+                    out.write(block)
+                out.write(source.readline())  # on to the end of the line cut
+    return str(folder / "part-*.csv")
+
+
 def run(code: str, *args: str) -> dict[str, float]:
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -155,6 +176,7 @@ def main() -> None:
         "--compression", default="zstd", help="the workspace's [store] compression (zstd, lz4, snappy…)"
     )
     parser.add_argument("--quoted", action="store_true", help="a comma in the text: a quoted field a row")
+    parser.add_argument("--shards", type=int, default=0, help="cut the file into this many files")
     parser.add_argument("--gzip", action="store_true", help="every side reads the file gzip-compressed")
     parser.add_argument("--keep", action="store_true", help="keep the generated file in benchmarks/results/")
     args = parser.parse_args()
@@ -164,12 +186,16 @@ def main() -> None:
     if not path.exists():
         generate(path, args.rows, repeats=args.repeats, quoted=args.quoted)
     size_mb = path.stat().st_size / 1e6
+    if args.shards and args.gzip:
+        raise SystemExit("--shards and --gzip do not go together")
+    source = cut(path, args.shards) if args.shards else str(path)
     if args.gzip:
         packed = path.with_name(path.name + ".gz")
         if not packed.exists():
             with path.open("rb") as text, gzip.open(packed, "wb", compresslevel=1) as out:
                 shutil.copyfileobj(text, out, 8 << 20)
         path = packed
+        source = str(packed)
     results: dict[str, list[dict[str, float]]] = {
         "polars.read_csv (into memory)": [],
         "polars scan_csv + sink_parquet": [],
@@ -177,15 +203,15 @@ def main() -> None:
         **({"datawheel ingest, chunk by chunk": []} if args.chunked else {}),
     }
     for _ in range(args.runs):
-        results["polars.read_csv (into memory)"].append(run(_POLARS, str(path)))
+        results["polars.read_csv (into memory)"].append(run(_POLARS, source))
         stored = folder / "stored.parquet"
-        results["polars scan_csv + sink_parquet"].append(run(_POLARS_STORE, str(path), str(stored)))
+        results["polars scan_csv + sink_parquet"].append(run(_POLARS_STORE, source, str(stored)))
         stored.unlink(missing_ok=True)
         for side, mode in (("datawheel ingest", "one-pass"), ("datawheel ingest, chunk by chunk", "chunked")):
             if side in results:
                 with tempfile.TemporaryDirectory() as workspace:  # the ingested copy is as large as the CSV
                     results[side].append(
-                        run(_DATAWHEEL, str(path), str(Path(workspace) / "ws"), mode, args.compression)
+                        run(_DATAWHEEL, source, str(Path(workspace) / "ws"), mode, args.compression)
                     )
     inflated: dict[str, list[dict[str, float]]] = {}
     if args.gzip:
@@ -199,6 +225,7 @@ def main() -> None:
             raise SystemExit(f"rows disagree: {name} {runs}")
     repeated = f", the last {args.repeats:.0%} repeating the first rows" if args.repeats else ""
     repeated += ", a quoted field in every row" if args.quoted else ""
+    repeated += f", in {args.shards} files" if args.shards else ""
     packed_mb = f" in {path.stat().st_size / 1e6:,.0f} MB of gzip" if args.gzip else ""
     print(
         f"{args.rows:,} rows x 10 columns{repeated}, {size_mb:,.0f} MB of CSV{packed_mb}, "
