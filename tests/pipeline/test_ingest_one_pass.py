@@ -576,3 +576,20 @@ def test_shards_that_cannot_go_together_are_read_one_by_one(
             assert ws.read("t.quarantine").select("line", "reason").rows() == quarantined
         else:
             assert report.quarantine is None
+
+
+def test_shards_each_smaller_than_a_large_file_take_one_pass_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It is the shards' total that counts: each is surveyed, the small last one too."""
+    texts = ["id,n\n" + "".join(f"{i},{i % 7}\n" for i in range(s * 50, s * 50 + 50)) for s in range(3)]
+    texts.append("id,n\n150,3\n")
+    glob = _shards(tmp_path / "shards", texts)
+    monkeypatch.setattr(text_reader, "STREAM_BYTES", sum(len(t) for t in texts))
+    with Workspace.init(tmp_path / "ws") as ws:
+        report = ingest(ws, glob, name="t")
+        assert (report.rows, report.files) == (151, 4)
+        assert ws.read("t")["id"].to_list() == list(range(151))
+    parts = [p.name for p in (tmp_path / "ws" / ".datawheel" / "tables" / "t").glob("*.parquet")]
+    assert len(parts) == 1
+    assert re.fullmatch(r"part-[0-9a-f]{32}-00000\.parquet", parts[0]), parts  # the one pass's name

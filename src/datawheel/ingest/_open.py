@@ -181,29 +181,16 @@ def open_source(
             kind=kind,
             location=str(path.resolve()),
             pattern=opts.pattern,
-            open_one=lambda file, whole: open_source(
-                file, format=kind, options=one, scratch=scratch, whole=whole
-            ),
-            whole=whole,
+            open_one=lambda file: open_source(file, format=kind, options=one, scratch=scratch),
+            survey=(lambda file: _delimited(file, kind, one, whole=True, whole_from=0))
+            if whole and kind in ("csv", "tsv")
+            else None,
         )
     codec = compression_of(path) if kind != "files" else None
     if codec is not None:
         return _through_plain_copy(path, codec, kind, opts, scratch, whole=whole)
     if kind in ("csv", "tsv"):
-        return read_delimited(
-            path,
-            format=kind,
-            separator=opts.separator,
-            has_header=opts.has_header,
-            columns=opts.columns,
-            quote_char=opts.quote_char,
-            encoding=opts.encoding,
-            null_values=opts.null_values,
-            trim=opts.trim,
-            schema=opts.schema,
-            decimal_comma=opts.decimal_comma,
-            whole=whole,
-        )
+        return _delimited(path, kind, opts, whole=whole)
     if kind == "jsonl":
         named = bool(opts.columns)  # names given by --columns: typed once named, not by the reader
         jsonl = read_jsonl(
@@ -236,6 +223,26 @@ def open_source(
     if put_blob is None:
         raise IngestError("reading a folder of files needs a blob store", hint="ingest it into a workspace")
     return _finished(read_folder(path, pattern=opts.pattern, put_blob=put_blob), opts, keep=("path",))
+
+
+def _delimited(
+    path: Path, kind: SourceFormat, opts: ReadOptions, *, whole: bool, whole_from: int | None = None
+) -> Reading:
+    return read_delimited(
+        path,
+        format="tsv" if kind == "tsv" else "csv",
+        separator=opts.separator,
+        has_header=opts.has_header,
+        columns=opts.columns,
+        quote_char=opts.quote_char,
+        encoding=opts.encoding,
+        null_values=opts.null_values,
+        trim=opts.trim,
+        schema=opts.schema,
+        decimal_comma=opts.decimal_comma,
+        whole=whole,
+        whole_from=whole_from,
+    )
 
 
 def _through_plain_copy(

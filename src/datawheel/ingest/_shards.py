@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from datawheel.errors import IngestError
+from datawheel.ingest import _text as text
 from datawheel.ingest._batch import FILE, LINE, Batch, Reading, SourceFormat
 from datawheel.ingest._compressed import compression_of
 from datawheel.ingest._conform import conform
@@ -105,28 +106,33 @@ def read_shards(
     kind: SourceFormat,
     location: str,
     pattern: str | None,
-    open_one: Callable[[Path, bool], Reading],
-    whole: bool = False,
+    open_one: Callable[[Path], Reading],
+    survey: Callable[[Path], Reading] | None = None,
 ) -> Reading:
     """The rows of ``files`` (shards of one table, in order) as one reading.
 
-    Each shard is opened by ``open_one`` (given the path and whether to offer a one-pass scan)
-    when the one before is read (the first at once, so that its errors come at once), its rows
-    given ``_file`` (its path) and, with ``pattern`` (e.g. ``{split}/{name}.parquet``, as for a
-    folder of files), one text column per field parsed from its path relative to ``root``. The
-    first shard fixes the columns and types (see the module's notes); the reading's
-    ``encoding`` lists the encodings of the shards read so far, comma-separated. A shard whose
-    columns differ, or whose path does not match ``pattern``, is an error naming it.
+    Each shard is opened by ``open_one`` when the one before is read (the first at once, so
+    that its errors come at once), its rows given ``_file`` (its path) and, with ``pattern``
+    (e.g. ``{split}/{name}.parquet``, as for a folder of files), one text column per field
+    parsed from its path relative to ``root``. The first shard fixes the columns and types (see
+    the module's notes); the reading's ``encoding`` lists the encodings of the shards read so
+    far, comma-separated. A shard whose columns differ, or whose path does not match
+    ``pattern``, is an error naming it.
 
-    With ``whole``, plain (not compressed) CSV or TSV shards are all opened at once, each
-    surveyed as a large file is (see :func:`read_delimited`); when every one offers a scan,
-    with the same columns and types in the same order, the reading offers their concatenation
-    as one scan (``Reading.whole``), and its ``digest`` is :func:`shards_digest` of theirs.
+    Given ``survey`` (which opens a CSV or TSV shard surveyed, whatever its size: see
+    :func:`read_delimited`), plain (not compressed) shards that together reach
+    ``STREAM_BYTES`` are all opened with it at once; the reading's ``digest`` is then
+    :func:`shards_digest` of theirs, and when every one offers a scan, with the same columns
+    and types in the same order, the reading offers their concatenation as one (``whole``).
     """
     fields = _fields(root, files, pattern)
     sizes = [p.stat().st_size for p in files]
-    at_once = whole and kind in ("csv", "tsv") and all(compression_of(f) is None for f in files)
-    opened = [open_one(f, True) for f in files] if at_once else [open_one(files[0], False)]
+    at_once = (
+        survey is not None
+        and sum(sizes) >= text.STREAM_BYTES
+        and all(compression_of(f) is None for f in files)
+    )
+    opened = [survey(f) for f in files] if survey is not None and at_once else [open_one(files[0])]
     encodings = list(dict.fromkeys(r.encoding for r in opened if r.encoding))
 
     def constants(number: int) -> list[pl.Expr]:
@@ -138,7 +144,7 @@ def read_shards(
         held: list[pl.DataFrame] = []  # quarantines of shards without rows, before any types
         blank: pl.DataFrame | None = None
         for number, (path, size) in enumerate(zip(files, sizes, strict=True)):
-            reading = opened[number] if number < len(opened) else open_one(path, False)
+            reading = opened[number] if number < len(opened) else open_one(path)
             if reading.encoding and reading.encoding not in encodings:
                 encodings.append(reading.encoding)
                 shards.encoding = ", ".join(encodings)
@@ -175,7 +181,7 @@ def read_shards(
             yield Batch(blank, pl.concat(held), bytes_read=done)
 
     scan, digest = None, None
-    if at_once and all(r.digest is not None for r in opened):
+    if at_once and all(r.digest is not None for r in opened):  # none is missing, unless not UTF-8
         digest = shards_digest(root, zip(files, [str(r.digest) for r in opened], strict=True))
         scans = [r.whole for r in opened if r.whole is not None]
         if len(scans) == len(opened) and len({str(s.collect_schema()) for s in scans}) == 1:

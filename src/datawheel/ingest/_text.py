@@ -50,6 +50,7 @@ def read_delimited(
     infer_rows: int = 10_000,
     chunk_bytes: int = CHUNK_BYTES,
     whole: bool = False,
+    whole_from: int | None = None,
 ) -> Reading:
     r"""Open a CSV or TSV file for reading in chunks; nothing is read until the batches are.
 
@@ -63,9 +64,9 @@ def read_delimited(
     fit its column's type goes to the quarantine with its line number, raw text and reason;
     blank lines are skipped. The file is
     read in chunks of ``chunk_bytes``, the next one read and parsed in a background thread
-    while the caller works on the current one. With ``whole``, a file of ``STREAM_BYTES`` or
-    more is surveyed at once (one read, which also takes its digest) and, if every row is sure
-    to be sound, offered as one lazy scan too (``Reading.whole``).
+    while the caller works on the current one. With ``whole``, a file of ``STREAM_BYTES`` (or
+    ``whole_from``) bytes or more is surveyed at once (one read, which also takes its digest)
+    and, if every row is sure to be sound, offered as one lazy scan too (``Reading.whole``).
 
     Example:
         >>> import tempfile
@@ -97,7 +98,9 @@ def read_delimited(
         null_values=tuple(null_values), trim=trim, declared=dict(schema or {}), infer_rows=infer_rows
     )
     scan, rows, digest = (
-        _whole(path, enc, dialect, options) if whole and size >= STREAM_BYTES else (None, 0, None)
+        _whole(path, enc, dialect, options)
+        if whole and size >= (STREAM_BYTES if whole_from is None else whole_from)
+        else (None, 0, None)
     )
     batches = read_ahead(_batches(path, enc, dialect, options, chunk_bytes))
     return Reading(
