@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -142,6 +143,16 @@ def test_what_cannot_be_shards_is_an_error_that_says_why(
     with pytest.raises(IngestError) as caught:
         open_source(tmp_path / location if location else tmp_path, format=format)
     assert caught.value.message == message.format(root=tmp_path.resolve())
+
+
+def test_fields_from_paths_are_text_in_nfc_as_a_folders_are(tmp_path: Path) -> None:
+    """A folder name written decomposed (as macOS writes it) gives the composed field."""
+    decomposed = unicodedata.normalize("NFD", "café")
+    (tmp_path / decomposed).mkdir()
+    (tmp_path / decomposed / "a.csv").write_text("x\n1\n")
+    frame, _ = read_all(open_source(tmp_path, format="csv", options=ReadOptions(pattern="{place}/a.csv")))
+    assert frame["place"].to_list() == [unicodedata.normalize("NFC", "café")]
+    assert frame[FILE].to_list() == [str((tmp_path / decomposed / "a.csv").resolve())]
 
 
 def test_a_shard_off_the_pattern_or_a_field_named_as_a_column_is_an_error(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -227,9 +228,10 @@ def _hidden(relative: Path) -> bool:
 
 
 def _fields(root: Path, files: list[Path], pattern: str | None) -> list[dict[str, str]]:
+    """Each file's ``pattern`` fields, in NFC as all text read is (``_file`` keeps the path as spelled)."""
     if pattern is None:
         return [{} for _ in files]
-    regex, _ = compile_pattern(pattern, taken=(FILE, LINE))
+    regex, _ = compile_pattern(pattern)
     fields = []
     for path in files:
         relative = path.relative_to(root).as_posix()
@@ -239,7 +241,7 @@ def _fields(root: Path, files: list[Path], pattern: str | None) -> list[dict[str
                 f"{path} does not match --pattern {pattern} (its path under {root} is {relative})",
                 hint="fix the pattern, or move the file out of the files ingested",
             )
-        fields.append(match.groupdict())
+        fields.append({k: unicodedata.normalize("NFC", v) for k, v in match.groupdict().items()})
     return fields
 
 
