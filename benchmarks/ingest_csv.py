@@ -15,6 +15,8 @@ drifts by 10-20% between runs):
 
 With ``--chunked``, a fourth side ingests the file chunk by chunk, as datawheel reads a file
 its survey cannot prove sound (quotes, repeated first lines, another encoding), for scale.
+With ``--key``, another ingests it with ``--key id``, the read a keyed dataset takes (chunk by
+chunk, every key checked: an empty or repeated one is quarantined).
 
 ``--compression lz4`` (or ``snappy``) sets the workspace's ``[store] compression``;
 ``--repeats 0.1`` makes the last tenth of the rows repeat the first tenth, which datawheel gives
@@ -32,7 +34,7 @@ decompresses it in memory, datawheel into a plain copy it then reads as it reads
 more sides then decompress the file into a plain copy and do nothing else: with the standard
 library's ``gzip`` and with zlib-ng's ``gzip_ng`` (which datawheel uses), for the ratio.
 
-    python benchmarks/ingest_csv.py [--rows 10000000] [--runs 3] [--chunked] [--compression C]
+    python benchmarks/ingest_csv.py [--rows 10000000] [--runs 3] [--chunked] [--key] [--compression C]
                                     [--repeats F] [--quoted] [--shards N] [--gzip] [--keep]
 """
 
@@ -95,7 +97,7 @@ config = Path(sys.argv[2]) / "datawheel.toml"
 config.write_text(config.read_text().replace('# compression = "zstd"', f'compression = "{sys.argv[4]}"'))
 with Workspace.open(Path(sys.argv[2])) as ws:
     start = time.perf_counter()
-    result = ingest(ws, sys.argv[1], name="big")
+    result = ingest(ws, sys.argv[1], name="big", key=["id"] if sys.argv[3] == "keyed" else None)
     seconds = time.perf_counter() - start
 report(seconds, rows=result.rows, quarantined=result.quarantined)
 """
@@ -169,6 +171,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3, help="times each side runs, taking turns")
     parser.add_argument("--chunked", action="store_true", help="also ingest the file chunk by chunk")
+    parser.add_argument("--key", action="store_true", help="also ingest the file with --key id")
     parser.add_argument(
         "--repeats", type=float, default=0.0, help="share of rows, at the end, that repeat earlier rows"
     )
@@ -188,6 +191,8 @@ def main() -> None:
     size_mb = path.stat().st_size / 1e6
     if args.shards and args.gzip:
         raise SystemExit("--shards and --gzip do not go together")
+    if args.key and args.repeats:
+        raise SystemExit("--key and --repeats do not go together: repeated rows repeat their id")
     source = cut(path, args.shards) if args.shards else str(path)
     if args.gzip:
         packed = path.with_name(path.name + ".gz")
@@ -201,13 +206,18 @@ def main() -> None:
         "polars scan_csv + sink_parquet": [],
         "datawheel ingest": [],
         **({"datawheel ingest, chunk by chunk": []} if args.chunked else {}),
+        **({"datawheel ingest --key id": []} if args.key else {}),
     }
     for _ in range(args.runs):
         results["polars.read_csv (into memory)"].append(run(_POLARS, source))
         stored = folder / "stored.parquet"
         results["polars scan_csv + sink_parquet"].append(run(_POLARS_STORE, source, str(stored)))
         stored.unlink(missing_ok=True)
-        for side, mode in (("datawheel ingest", "one-pass"), ("datawheel ingest, chunk by chunk", "chunked")):
+        for side, mode in (
+            ("datawheel ingest", "one-pass"),
+            ("datawheel ingest, chunk by chunk", "chunked"),
+            ("datawheel ingest --key id", "keyed"),
+        ):
             if side in results:
                 with tempfile.TemporaryDirectory() as workspace:  # the ingested copy is as large as the CSV
                     results[side].append(
@@ -256,6 +266,9 @@ def main() -> None:
     print(
         f"datawheel / polars scan_csv + sink_parquet: {ours / median['polars scan_csv + sink_parquet']:.2f}x"
     )
+    for side in ("datawheel ingest, chunk by chunk", "datawheel ingest --key id"):
+        if side in median:
+            print(f"{side} / polars.read_csv time (medians): {median[side] / plain:.2f}x")
     peaks = {name: max(r["peak_mb"] for r in runs) for name, runs in results.items()}
     plain_peak = peaks["polars.read_csv (into memory)"]
     print(f"peak memory: {peaks['datawheel ingest'] / plain_peak:.2f}x polars.read_csv's")

@@ -105,3 +105,41 @@ def test_a_folder_of_shards_with_its_format(ws_dir: Path, tmp_path: Path, run: R
     assert f"4 rows read from {folder.resolve()} (2 files)," in out
     code, out, _ = run("ingest", str(folder / "*.parquet"), "--name", "again", "--json")
     assert (code, json.loads(out)["files"], json.loads(out)["rows"]) == (0, 2, 4)
+
+
+def test_a_repeated_key_is_quarantined_not_fatal(ws_dir: Path, tmp_path: Path, run: Run) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("id,name\n1,Ann\n2,Bo\n1,Cy\n", encoding="utf-8")
+    code, out, err = run("ingest", str(path), "--name", "people", "--key", "id", "--json")
+    assert code == 0, err
+    assert {k: json.loads(out)[k] for k in ("rows_read", "rows", "quarantined")} == {
+        "rows_read": 3,
+        "rows": 2,
+        "quarantined": 1,
+    }
+    target = tmp_path / "q.csv"
+    assert run("export", "people.quarantine", str(target))[0] == 0
+    assert pl.read_csv(target).select("line", "reason").rows() == [(4, "key id=1 is already on line 2")]
+    code, _, err = run("ingest", str(path), "--name", "other", "--key", "id", "--strict")
+    assert code == 1
+    assert "people.csv, line 4: key id=1 is already on line 2 (--strict: nothing committed)" in err
+
+
+def test_show_finds_a_row_by_id_and_says_where_it_came_from(ws_dir: Path, tmp_path: Path, run: Run) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("id,name\n1,Ann\n2,Bo\n", encoding="utf-8")
+    assert run("ingest", str(path), "--name", "people", "--key", "id")[0] == 0
+    code, out, _ = run("show", "people", "--json")
+    ids = {r["name"]: r["_row_id"] for r in json.loads(out)["rows"]}
+    code, out, err = run("show", "people", "--row", ids["Bo"][:12].upper())
+    assert code == 0, err
+    last_cells = [line.split("│")[-2].strip() for line in out.splitlines() if line.count("│") > 2]
+    assert "".join(last_cells).endswith("people.csv:3")  # the file (folded to the cell's width), the line
+    assert "Ann" not in out
+    code, out, _ = run("show", "people", "--row", ids["Bo"][:12], "--json")
+    assert [r["name"] for r in json.loads(out)["rows"]] == ["Bo"]
+    code, _, err = run("show", "people", "--row", "xyz")
+    assert (code, "is not the start of a row id" in err) == (2, True)
+    unused = next(p for p in "0123456789abcdef" if not any(i.startswith(p) for i in ids.values()))
+    code, _, err = run("show", "people", "--row", unused)
+    assert (code, f"no row of people@1 has an id starting with '{unused}'" in err) == (2, True)

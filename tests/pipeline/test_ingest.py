@@ -1,13 +1,11 @@
 """The ingest step end to end: provenance, lineage, quarantine, skip, append, rounds, sources."""
 
-import importlib
 import shutil
 import sqlite3
 import tempfile
 import threading
 import wave
 from datetime import date
-from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -19,7 +17,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from datawheel.errors import IngestError
-from datawheel.ingest import ReadOptions, read_delimited
+from datawheel.ingest import ReadOptions
 from datawheel.pipeline import QuarantineError, ingest, source_location
 from datawheel.store import SOURCE, data_columns
 from datawheel.workspace import Workspace
@@ -107,10 +105,8 @@ def test_strict_commits_nothing(workspace: Workspace, tmp_path: Path) -> None:
 
 
 def test_strict_failure_stops_the_reader_at_once(
-    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Workspace, tmp_path: Path, small_chunks: None
 ) -> None:
-    opener = importlib.import_module("datawheel.ingest._open")  # the package name is shadowed
-    monkeypatch.setattr(opener, "read_delimited", partial(read_delimited, chunk_bytes=4096))
     path = tmp_path / "big.csv"
     path.write_text("a,b\n1,2,3\n" + "".join(f"{i},{i}\n" for i in range(100_000)), encoding="utf-8")
     before = set(threading.enumerate())

@@ -24,7 +24,7 @@ from polars.testing import assert_frame_equal
 from datawheel.errors import IngestError
 from datawheel.ingest import ReadOptions, read_delimited
 from datawheel.pipeline import ingest
-from datawheel.store import ROW_HASH, ROW_ID, SOURCE, RowIdentity, identify_scan, number_repeats
+from datawheel.store import ROW_HASH, ROW_ID, SOURCE, KeyConflict, RowIdentity, identify_scan, number_repeats
 from datawheel.store._tables import TableStore
 from datawheel.workspace import Workspace
 
@@ -38,14 +38,18 @@ def one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _ingest_both(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: Path, options: ReadOptions | None = None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    path: Path,
+    options: ReadOptions | None = None,
+    key: list[str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The dataset ingested in one pass, then chunk by chunk (each with its quarantine)."""
     frames = []
     for name, threshold in (("one-pass", 0), ("chunked", 1 << 62)):
         monkeypatch.setattr(text_reader, "STREAM_BYTES", threshold)
         with Workspace.init(tmp_path / name) as ws:
-            report = ingest(ws, path, name="t", options=options)
+            report = ingest(ws, path, name="t", options=options, key=key)
             parts = [p.name for p in (tmp_path / name / ".datawheel" / "tables" / "t").glob("*.parquet")]
             if name == "one-pass":  # its files are numbered; the chunked read's are not
                 assert len(parts) == 1
@@ -294,22 +298,70 @@ def test_progress_reaches_the_whole_file(tmp_path: Path, one_pass: None) -> None
     assert all(done <= total == size for done, total in seen)
 
 
-def test_keyed_and_appended_ingests_take_the_chunked_read(tmp_path: Path, one_pass: None) -> None:
+def test_keyed_ingest_takes_the_one_pass_with_the_ids_of_the_chunked_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path / "t.csv", b"k,v\n" + b"".join(b"%d,x%d\n" % (i, i % 3) for i in range(300)))
+    one, chunked = _ingest_both(tmp_path, monkeypatch, path, key=["k"])  # the one pass: numbered files
+    assert_frame_equal(one, chunked)
+    by_key = RowIdentity(["k"]).apply(one.drop(ROW_ID, ROW_HASH, "file", "line"))
+    assert one[ROW_ID].to_list() == by_key[ROW_ID].to_list()
+    assert one[ROW_HASH].to_list() == by_key[ROW_HASH].to_list()
+
+
+@pytest.mark.parametrize(
+    ("rows", "reason"),
+    [
+        (b"1,a\n2,b\n1,c\n", "key k=1 is already on line 2"),
+        (b"1,a\n,b\n3,c\n", "key column k is empty"),
+    ],
+)
+def test_a_bad_key_sends_the_one_pass_to_the_chunked_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: bytes, reason: str
+) -> None:
+    path = _write(tmp_path / "t.csv", b"k,v\n" + rows)
+    monkeypatch.setattr(text_reader, "STREAM_BYTES", 0)
+    attempts = []
+    commit_scan = Workspace.commit_scan
+
+    def counted_commit_scan(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(1)
+        return commit_scan(*args, **kwargs)
+
+    monkeypatch.setattr(Workspace, "commit_scan", counted_commit_scan)
+    with Workspace.init(tmp_path / "ws") as ws:
+        report = ingest(ws, path, name="t", key=["k"])
+        assert attempts == [1]  # the one pass was tried, and left nothing behind
+        assert (report.rows_read, report.rows, report.quarantined) == (3, 2, 1)
+        assert ws.read("t.quarantine")["reason"].to_list() == [reason]
+        assert len(ws.versions("t")) == 1
+
+
+def test_appended_ingests_take_the_chunked_read(tmp_path: Path, one_pass: None) -> None:
     path = _write(tmp_path / "t.csv", b"k,v\n" + b"".join(b"%d,x\n" % i for i in range(50)))
     more = _write(tmp_path / "u.csv", b"k,v\n" + b"".join(b"%d,y\n" % i for i in range(50, 60)))
     with Workspace.init(tmp_path / "ws") as ws:
-        keyed = ingest(ws, path, name="keyed", key=["k"])
-        assert (
-            ws.read(keyed.ref)[ROW_ID].to_list()
-            == ws.read(keyed.ref)
-            .pipe(lambda f: RowIdentity(["k"]).apply(f.drop(ROW_ID, ROW_HASH)))[ROW_ID]
-            .to_list()
-        )
         ingest(ws, path, name="t")
         appended = ingest(ws, more, name="t", append=True)
         assert appended.version.rows == 60
-        with pytest.raises(Exception, match="has a key"):
-            ws.commit_scan("keyed", pl.LazyFrame({"k": [1]}))
+        numbered = [
+            p for p in ws.tables.path("t").glob("*.parquet") if re.search(r"-\d{5}\.parquet$", p.name)
+        ]
+        assert len(numbered) == 1  # the first ingest's one pass; the append, chunk by chunk
+
+
+def test_commit_scan_with_a_key(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        version = ws.commit_scan("people", pl.LazyFrame({"id": [3, 1], "name": ["Cy", "Ann"]}), key=["id"])
+        assert ws.catalog.dataset_key("people") == ("id",)
+        frame = ws.read(version)
+        assert_frame_equal(frame, RowIdentity(["id"]).apply(frame.drop(ROW_ID, ROW_HASH)))
+        with pytest.raises(KeyConflict, match="two rows have one key"):
+            ws.commit_scan("people", pl.LazyFrame({"id": [5, 5], "name": ["Di", "Ed"]}))  # its key
+        with pytest.raises(KeyConflict, match="empty key column"):
+            ws.commit_scan("people", pl.LazyFrame({"id": [6, None], "name": ["Fay", "Gus"]}))
+        assert len(ws.versions("people")) == 1
+        assert not list(ws.tables.path("people").glob("*renumbered*"))
 
 
 def test_number_repeats_matches_row_identity(tmp_path: Path) -> None:

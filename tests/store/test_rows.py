@@ -1,13 +1,24 @@
 import itertools
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from datawheel.errors import StoreError
-from datawheel.store import ROW_HASH, ROW_ID, RowIdentity, with_row_identity
+from datawheel.store import (
+    ROW_HASH,
+    ROW_ID,
+    KeyConflict,
+    RowIdentity,
+    check_keys,
+    id_prints,
+    identify_scan,
+    with_row_identity,
+)
 from datawheel.store._rows import FingerprintSet
 
 
@@ -140,3 +151,21 @@ def test_fingerprint_set_of_many_agrees_with_numpy() -> None:
         fingerprints.add(batch)
         seen = np.concatenate([seen, batch])
     assert fingerprints.contains(batches[6][:500]).all()
+
+
+def test_check_keys_reads_the_ids_unless_streamed_one_a_row(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"k": [1, 2, 3], "v": ["a", "b", "c"]})
+    part = tmp_path / "part.parquet"
+    streamed: list[np.ndarray] = []
+    identify_scan(frame.lazy(), key=["k"], prints=streamed).sink_parquet(part)
+    assert_frame_equal(pl.read_parquet(part), RowIdentity(["k"]).apply(frame))
+    assert sorted(np.concatenate(streamed).tolist()) == sorted(
+        id_prints(pl.read_parquet(part)[ROW_ID]).tolist()
+    )
+    check_keys([part], ["k"], prints=streamed)
+    check_keys([part], ["k"])  # read from the file
+    check_keys([part], ["k"], prints=streamed * 2)  # a piece seen twice: read from the file, no false alarm
+    repeated = tmp_path / "repeated.parquet"
+    identify_scan(pl.concat([frame, frame.head(1)]).lazy(), key=["k"]).sink_parquet(repeated)
+    with pytest.raises(KeyConflict, match="two rows have one key"):
+        check_keys([part, repeated], ["k"])

@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from datawheel.errors import SchemaVersionError, WorkspaceError
+from datawheel.errors import RefError, SchemaVersionError, WorkspaceError
 from datawheel.lineage import head_revision
 from datawheel.workspace import CONFIG_FILE, DATABASE_URL_ENV, Workspace, find_root, load_config
 
@@ -123,3 +123,17 @@ def _set_compression(root: Path, value: str) -> None:
     text = config.read_text(encoding="utf-8")
     assert '# compression = "zstd"' in text
     config.write_text(text.replace('# compression = "zstd"', f'compression = "{value}"'), encoding="utf-8")
+
+
+def test_find_rows_by_the_start_of_their_id(workspace: Workspace) -> None:
+    version = workspace.commit("people", pl.DataFrame({"id": [1, 2], "name": ["Ann", "Bo"]}), key=["id"])
+    ids = dict(workspace.read(version).select("name", "_row_id").rows())
+    found = workspace.find_rows("people", ids["Bo"][:12].upper())
+    assert found["name"].to_list() == ["Bo"]
+    assert workspace.find_rows(version, ids["Ann"][:1], limit=1).height == 1
+    for bad in ("", "xyz"):
+        with pytest.raises(RefError, match="is not the start of a row id"):
+            workspace.find_rows(version, bad)
+    unused = next(p for p in "0123456789abcdef" if not any(i.startswith(p) for i in ids.values()))
+    with pytest.raises(RefError, match=f"no row of people@1 has an id starting with '{unused}'"):
+        workspace.find_rows(version, unused)

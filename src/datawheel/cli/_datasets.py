@@ -24,7 +24,7 @@ from datawheel.errors import IngestError
 from datawheel.ingest import ReadOptions, SourceFormat, parse_schema
 from datawheel.pipeline import IngestReport, source_location
 from datawheel.pipeline import ingest as run_ingest
-from datawheel.store import DiffResult
+from datawheel.store import SOURCE, DiffResult
 from datawheel.workspace import Workspace
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
@@ -89,7 +89,11 @@ def ingest(
         SourceFormat | None, typer.Option("--format", "-f", help="Source format (default: detected).")
     ] = None,
     key: Annotated[
-        str | None, typer.Option(help="Key column(s), comma-separated, for stable row ids.")
+        str | None,
+        typer.Option(
+            help="Key column(s), comma-separated, for stable row ids (rows with an empty or repeated key "
+            "are quarantined)."
+        ),
     ] = None,
     header: Annotated[
         bool | None, typer.Option("--header/--no-header", help="Whether the first line names the columns.")
@@ -274,12 +278,16 @@ def versions(name: Annotated[str, typer.Argument(help="Dataset name.")], json: J
 def show(
     ref: Annotated[str, typer.Argument(help="NAME, NAME@N or NAME@TAG.")],
     limit: Annotated[int, typer.Option(help="How many rows to show.")] = 10,
+    row: Annotated[
+        str | None,
+        typer.Option("--row", help="Only rows whose _row_id starts with this (e.g. an id `diff` printed)."),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Show a version's facts and its first rows."""
+    """Show a version's facts and its first rows (with where each came from: file and line)."""
     with workspace() as ws:
         info = ws.resolve(ref)
-        rows = ws.scan(info).head(limit).collect()
+        rows = ws.scan(info).head(limit).collect() if row is None else ws.find_rows(info, row, limit=limit)
     if json:
         print_json({"version": info.to_dict(), "rows": rows.to_dicts()})
         return
@@ -292,9 +300,22 @@ def show(
     shown = [c for c in rows.columns if c not in ("_row_hash",)]
     for column in shown:
         table.add_column(column, overflow="fold")
-    for row in rows.select(shown).iter_rows():
-        table.add_row(*(cell(v) for v in row))
+    for values in rows.select(shown).iter_rows(named=True):
+        table.add_row(*(_where(v) if c == SOURCE else cell(v) for c, v in values.items()))
     console.print(table)
+
+
+def _where(source: dict[str, object] | None) -> str:
+    """A row's ``_source`` in a table cell: its file and line, then the acquisition source, if any.
+
+    Example:
+        >>> _where({"file": "/data/people.csv", "line": 4, "source": "crm", "execution": 2})
+        '/data/people.csv:4 (crm)'
+    """
+    if source is None:
+        return cell(None)
+    where = f"{source.get('file')}" + (f":{source['line']}" if source.get("line") is not None else "")
+    return where + (f" ({source['source']})" if source.get("source") else "")
 
 
 @app.command()

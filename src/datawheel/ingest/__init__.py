@@ -15,7 +15,7 @@ from datawheel.ingest._batch import (
 )
 from datawheel.ingest._columnar import read_arrow, read_parquet
 from datawheel.ingest._compressed import compression_of, read_copy, scratch_folder
-from datawheel.ingest._conform import TYPE_NAMES, conform, infer_types, parse_schema
+from datawheel.ingest._conform import REASON, TYPE_NAMES, as_quarantine, conform, infer_types, parse_schema
 from datawheel.ingest._encoding import codec_name, detect_encoding
 from datawheel.ingest._excel import read_excel
 from datawheel.ingest._folder import read_folder
@@ -30,12 +30,14 @@ __all__ = [
     "FILE",
     "LINE",
     "QUARANTINE_SCHEMA",
+    "REASON",
     "TYPE_NAMES",
     "Batch",
     "Download",
     "ReadOptions",
     "Reading",
     "SourceFormat",
+    "as_quarantine",
     "codec_name",
     "compression_of",
     "conform",

@@ -14,6 +14,8 @@ FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 RAW = "_raw"
 """Optional column of a frame being conformed: the row as it stood in the source."""
+REASON = "_reason"
+"""Column of rows bound for the quarantine: why each cannot be taken."""
 
 TYPE_NAMES: dict[str, pl.DataType] = {
     "str": pl.String(),
@@ -211,9 +213,9 @@ def conform(
     if not casts:
         return frame.drop(RAW, strict=False), _empty()
     reason = pl.concat_str(faults, separator="; ", ignore_nulls=True)
-    bad = frame.with_columns(reason.alias("_reason")).filter(any_wrong) if any_wrong.any() else None
+    bad = frame.with_columns(reason.alias(REASON)).filter(any_wrong) if any_wrong.any() else None
     good = frame.filter(~any_wrong).with_columns([c.filter(~any_wrong) for c in casts])
-    return good.drop(RAW, strict=False), _as_quarantine(bad, file) if bad is not None else _empty()
+    return good.drop(RAW, strict=False), as_quarantine(bad, file) if bad is not None else _empty()
 
 
 def _retyped(
@@ -248,7 +250,17 @@ def _kind(dtype: pl.DataType) -> str | None:
     return "time" if dtype in (pl.Date, pl.Datetime) else None
 
 
-def _as_quarantine(bad: pl.DataFrame, file: str | None) -> pl.DataFrame:
+def as_quarantine(bad: pl.DataFrame, file: str | None) -> pl.DataFrame:
+    """Rows of a batch, each with its :data:`REASON`, as quarantine rows (:data:`QUARANTINE_SCHEMA`).
+
+    A row's raw text is its ``_raw`` column if the batch has one, else its values as JSON; its
+    file is its ``_file`` if it has one, else ``file``.
+
+    Example:
+        >>> bad = pl.DataFrame({"k": [1], "_line": [3], "_reason": ["key k=1 is already on line 2"]})
+        >>> as_quarantine(bad, "a.csv").row(0)
+        (3, 'a.csv', '{"k":1}', 'key k=1 is already on line 2')
+    """
     if bad.is_empty():
         return _empty()
     data = [c for c in bad.columns if not c.startswith("_")]
@@ -256,7 +268,7 @@ def _as_quarantine(bad: pl.DataFrame, file: str | None) -> pl.DataFrame:
     where = pl.col(FILE) if FILE in bad.columns else pl.lit(file, pl.String)
     line = pl.col(LINE).cast(pl.Int64) if LINE in bad.columns else pl.lit(None, pl.Int64)
     return bad.select(
-        line.alias("line"), where.alias("file"), raw.alias("raw"), pl.col("_reason").alias("reason")
+        line.alias("line"), where.alias("file"), raw.alias("raw"), pl.col(REASON).alias("reason")
     )
 
 

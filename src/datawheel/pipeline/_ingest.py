@@ -42,9 +42,10 @@ from datawheel.ingest import (
 )
 from datawheel.lineage import ArtifactInfo, VersionInfo, now
 from datawheel.pipeline._fingerprint import code_fingerprint
+from datawheel.pipeline._ingest_keys import KeyCheck
 from datawheel.pipeline._record import StepRun, run_step
 from datawheel.pipeline._replay import replayable, without_call
-from datawheel.store import ROW_HASH, ROW_ID, SOURCE, RowCountError, is_system_column
+from datawheel.store import ROW_HASH, ROW_ID, SOURCE, KeyConflict, RowCountError, is_system_column
 from datawheel.workspace import STATE_DIR, Workspace
 
 QUARANTINE_SUFFIX = ".quarantine"
@@ -193,15 +194,11 @@ def ingest(
                 source, run.execution.id, current.number if current else None, now(), dict(meta or {})
             )
             message = message or f"ingest {Path(where).name or where}"
+            keyed = key or list(workspace.catalog.dataset_key(name))  # a dataset's key is kept
             version = None
-            if (
-                reading.whole is not None
-                and not append
-                and not key
-                and not workspace.catalog.dataset_key(name)
-            ):
+            if reading.whole is not None and not append:
                 version = _commit_whole(
-                    run, name, reading, tally, stamp, where, message=message, progress=progress
+                    run, name, reading, tally, stamp, where, key=keyed, message=message, progress=progress
                 )
             if version is None:
                 rows = _stamped(
@@ -212,6 +209,7 @@ def ingest(
                     strict=strict,
                     progress=progress,
                     total=reading.total_bytes,
+                    keys=_key_check(workspace, name, keyed, where, append=append),
                 )
                 if append:
                     rows = _after_latest(run, name, rows)
@@ -329,24 +327,43 @@ def _stamped(
     strict: bool,
     progress: Progress | None,
     total: int,
+    keys: KeyCheck | None,
 ) -> Iterator[pl.DataFrame]:
     for batch in batches:
         tally.rows_read += batch.frame.height + batch.quarantine.height
-        tally.committed += batch.frame.height
-        if batch.quarantine.height:
+        frame, bad = batch.frame, batch.quarantine
+        if keys is not None:
+            frame, taken = keys.split(frame)
+            bad = pl.concat([bad, taken]) if taken.height else bad
+        tally.committed += frame.height
+        if bad.height:
             if strict:
-                first = batch.quarantine.row(0, named=True)
+                first = bad.sort("line", nulls_last=True).row(0, named=True)
                 raise QuarantineError(
                     f"{first['file'] or where}"
                     + (f", line {first['line']}" if first["line"] else "")
                     + f": {first['reason']} (--strict: nothing committed)",
                     hint="fix the source, or ingest without --strict to quarantine such rows",
                 )
-            tally.quarantined += batch.quarantine.height
-            tally.bad.append(batch.quarantine)
+            tally.quarantined += bad.height
+            tally.bad.append(bad)
         if progress is not None:
             progress(batch.bytes_read, total)
-        yield _provenance(batch.frame, stamp, where)
+        yield _provenance(frame, stamp, where)
+
+
+def _key_check(
+    workspace: Workspace, name: str, key: list[str], where: str, *, append: bool
+) -> KeyCheck | None:
+    """The check of a keyed ingest's rows (None without a key); appending, with the latest rows' keys."""
+    if not key:
+        return None
+    check = KeyCheck(key, where)
+    if append and any(d.name == name for d in workspace.datasets()):
+        latest = workspace.resolve(name)
+        batches = workspace.scan(latest).select(ROW_ID).collect_batches()
+        check.remember((b[ROW_ID] for b in batches), latest.ref)
+    return check
 
 
 def _commit_whole(
@@ -357,16 +374,20 @@ def _commit_whole(
     stamp: _Stamp,
     where: str,
     *,
+    key: list[str],
     message: str,
     progress: Progress | None,
 ) -> VersionInfo | None:
-    """Commit a source its reader proved sound in one streaming query; None if Polars refused a row.
+    """Commit a source its reader proved sound in one streaming query; None if a row is amiss.
 
     The reader's survey cannot see a value that does not fit its column's type, or a line with
-    a field too many: Polars raises on those, nothing is committed, and the caller reads the
-    source again chunk by chunk, which quarantines them.
+    a field too many: Polars raises on those; nor, with a key, an empty or repeated key, which
+    the store finds once the rows are written. Then nothing is committed, and the caller reads
+    the source again chunk by chunk, which quarantines them.
     """
     assert reading.whole is not None
+    if any(k not in reading.whole.collect_schema().names() for k in key):
+        return None  # the chunked read names the column
     total, done, lock = reading.total_bytes, [0], threading.Lock()
 
     def counted(rows: int) -> None:
@@ -379,11 +400,12 @@ def _commit_whole(
         version = run.commit_scan(
             name,
             _provenance(reading.whole, stamp, where),
+            key=key,
             message=message,
             counted=counted,
             rows=reading.rows,
         )
-    except pl.exceptions.PolarsError:
+    except (pl.exceptions.PolarsError, KeyConflict):
         return None
     except RowCountError as exc:
         raise IngestError(

@@ -57,6 +57,7 @@ class StepRun:
         name: str,
         frame: pl.LazyFrame,
         *,
+        key: Sequence[str] | None = None,
         message: str = "",
         counted: Callable[[int], None] | None = None,
         rows: int | None = None,
@@ -66,7 +67,7 @@ class StepRun:
         See :meth:`Workspace.commit_scan`.
         """
         info = self.workspace.commit_scan(
-            name, frame, message=message, execution_id=self.execution.id, counted=counted, rows=rows
+            name, frame, key=key, message=message, execution_id=self.execution.id, counted=counted, rows=rows
         )
         self.outputs.append(info)
         return info

@@ -30,6 +30,7 @@ SOURCE = "_source"
 _FIRST_HALF = "_id_first_half"
 _SECOND_HALF = "_id_second_half"
 _ENCODED = "_encoded"
+_CONTENT = "_content"
 
 
 def is_system_column(name: str) -> bool:
@@ -77,6 +78,29 @@ def _pack(first: pl.Series, second: pl.Series) -> pl.Series:
     return series.bin.encode("hex")
 
 
+def key_prints(frame: pl.DataFrame, key: Sequence[str]) -> np.ndarray:
+    """Fingerprints of the ids the ``key`` columns give ``frame``'s rows: their first 64 bits.
+
+    The same numbers :func:`id_prints` reads from those ids, without making the ids.
+
+    Example:
+        >>> people = pl.DataFrame({"id": [7, 8], "name": ["Ann", "Bo"]})
+        >>> ids = with_row_identity(people, key=["id"])["_row_id"]
+        >>> (key_prints(people, ["id"]) == id_prints(ids)).tolist()
+        [True, True]
+    """
+    prints: np.ndarray = frame.select(_encoded([pl.col(k) for k in key]).nchash.xxh3_64(seed=0))[
+        :, 0
+    ].to_numpy()
+    return prints
+
+
+def id_prints(ids: pl.Series) -> np.ndarray:
+    """The first 64 bits of row ids (32 hex characters) as unsigned integers: one fingerprint each."""
+    prints: np.ndarray = ids.str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64).to_numpy()
+    return prints
+
+
 def row_hash_expr(columns: Sequence[str]) -> pl.Expr:
     """An expression for the 64-bit content hash of each row over ``columns``."""
     if not columns:
@@ -84,32 +108,50 @@ def row_hash_expr(columns: Sequence[str]) -> pl.Expr:
     return _encoded([pl.col(c) for c in columns]).nchash.xxh3_64().reinterpret(signed=True)
 
 
-def identify_scan(frame: pl.LazyFrame, *, counted: Callable[[int], None] | None = None) -> pl.LazyFrame:
+def identify_scan(
+    frame: pl.LazyFrame,
+    *,
+    key: Sequence[str] = (),
+    counted: Callable[[int], None] | None = None,
+    prints: list[np.ndarray] | None = None,
+) -> pl.LazyFrame:
     """``frame`` (new rows, none with an id) with ``_row_id`` and ``_row_hash``, computed as it streams.
 
-    Every row gets the id :class:`RowIdentity` gives a row whose content is seen for the first
-    time; :func:`number_repeats` then gives the later repeats of a content their own ids, once
-    the whole table is written. ``counted`` is called with the number of rows of each piece
-    identified (from Polars' threads), for progress.
+    Without a ``key``, every row gets the id :class:`RowIdentity` gives a row whose content is
+    seen for the first time; :func:`number_repeats` then gives the later repeats of a content
+    their own ids, once the whole table is written. With one, every row gets the id of its key,
+    as :class:`RowIdentity` gives it; :func:`check_keys` then tells whether the keys named one
+    row each. ``counted`` is called with the number of rows of each piece identified (from
+    Polars' threads), for progress. ``prints``, if given, gets each piece's id fingerprints
+    (see :func:`id_prints`) as the rows stream, for :func:`check_keys`.
     """
-    columns = data_columns(frame.collect_schema().names())
+    names = frame.collect_schema().names()
+    columns = data_columns(names)
     if not columns:
         raise StoreError(
             "the table has no data columns",
             hint="commit a table with at least one column whose name does not start with '_'",
         )
-    working = (ROW_ID, ROW_HASH, _ENCODED, _FIRST_HALF, _SECOND_HALF)
-    others = [c for c in frame.collect_schema().names() if is_system_column(c) and c not in working]
+    _check_key_columns(key, columns)
+    working = (ROW_ID, ROW_HASH, _ENCODED, _FIRST_HALF, _SECOND_HALF, _CONTENT)
+    others = [c for c in names if is_system_column(c) and c not in working]
+    content = _encoded([pl.col(c) for c in columns])
+    identified = _encoded([pl.col(k) for k in key]) if key else content
     halves = plh.col(_ENCODED)
 
     def pack(pairs: pl.Series) -> pl.Series:
         if counted is not None:
             counted(len(pairs))
-        return _pack(pairs.struct.field(_FIRST_HALF), pairs.struct.field(_SECOND_HALF))
+        first = pairs.struct.field(_FIRST_HALF)
+        if prints is not None:
+            prints.append(first.to_numpy().copy())
+        return _pack(first, pairs.struct.field(_SECOND_HALF))
 
     # The working columns' names start with "_", as no data column's does.
     return (
-        frame.with_columns(_encoded([pl.col(c) for c in columns]).alias(_ENCODED))
+        frame.with_columns(
+            identified.alias(_ENCODED), *([content.nchash.xxh3_64().alias(_CONTENT)] if key else [])
+        )
         .with_columns(
             halves.nchash.xxh3_64(seed=0).alias(_FIRST_HALF),
             halves.nchash.xxh3_64(seed=1).alias(_SECOND_HALF),
@@ -119,10 +161,49 @@ def identify_scan(frame: pl.LazyFrame, *, counted: Callable[[int], None] | None 
             pl.struct(_FIRST_HALF, _SECOND_HALF)
             .map_batches(pack, return_dtype=pl.String, is_elementwise=True)
             .alias(ROW_ID),
-            pl.col(_FIRST_HALF).reinterpret(signed=True).alias(ROW_HASH),
+            pl.col(_CONTENT if key else _FIRST_HALF).reinterpret(signed=True).alias(ROW_HASH),
             *others,
         )
     )
+
+
+def _check_key_columns(key: Sequence[str], columns: Sequence[str]) -> None:
+    """Raise if a ``key`` column is not one of the table's data ``columns``."""
+    missing = [k for k in key if k not in columns]
+    if missing:
+        raise StoreError(
+            f"key column {missing[0]!r} is not in the table (columns: {', '.join(columns)})",
+            hint="name an existing column with --key, or leave it out to use content hashes",
+        )
+
+
+class KeyConflict(StoreError):
+    """Rows identified by key in one pass have an empty key, or two rows one key."""
+
+
+_KEY_HINT = "fix or drop the rows with an empty or repeated key (`datawheel ingest` quarantines them)"
+
+
+def check_keys(parts: Sequence[Path], key: Sequence[str], *, prints: Sequence[np.ndarray] = ()) -> None:
+    """Raise :class:`KeyConflict` if a row of ``parts`` has an empty key or shares its key.
+
+    ``parts`` are Parquet files of rows :func:`identify_scan` identified by ``key``; ``prints``,
+    the fingerprints it gave as they streamed, if it was asked for them (the ids are read
+    from the files if they are not one a row). Keys are told apart by the first 64 bits of
+    their ids, which are equal only for equal keys but by a chance of about n²/2⁶⁵ in n rows:
+    a conflict so found may be a false alarm, never the reverse.
+    """
+    rows = pl.scan_parquet(list(parts)).select(
+        pl.len(), pl.any_horizontal(pl.col(k).is_null() for k in key).sum().alias("empty")
+    )
+    count, empty = rows.collect().row(0)
+    if empty:
+        raise KeyConflict("a row has an empty key column", hint=_KEY_HINT)
+    if sum(map(len, prints)) != count:  # not streamed, or a piece seen twice
+        prints = [id_prints(pl.read_parquet(p, columns=[ROW_ID])[ROW_ID]) for p in parts]
+    ordered = np.sort(np.concatenate(prints)) if prints else np.empty(0, dtype=np.uint64)
+    if (ordered[1:] == ordered[:-1]).any():
+        raise KeyConflict("two rows have one key", hint=_KEY_HINT)
 
 
 def number_repeats(parts: Sequence[Path], *, write: Callable[[pl.LazyFrame, Path], None]) -> int:
@@ -257,12 +338,13 @@ class RowIdentity:
             halves["a"].reinterpret(signed=True).alias(ROW_HASH), halves["b"].alias(_SECOND_HALF)
         )
         kept = out[ROW_ID].cast(pl.String) if ROW_ID in out.columns else None
-        content = self._content_ids(out, columns)  # also counts repeats, kept rows included
-        if kept is not None and kept.null_count() == 0:
-            ids = kept
-        elif self.key:
-            ids = self._key_ids(out) if kept is None else kept.fill_null(self._key_ids(out))
+        if self.key:  # content ids are not needed
+            if kept is not None and kept.null_count() == 0:
+                ids = kept
+            else:
+                ids = self._key_ids(out) if kept is None else kept.fill_null(self._key_ids(out))
         else:
+            content = self._content_ids(out, columns)  # also counts repeats, kept rows included
             ids = content if kept is None else kept.fill_null(content)
         out = out.with_columns(ids.alias(ROW_ID))
         if self.key or kept is not None:  # content ids are unique by construction
@@ -271,14 +353,14 @@ class RowIdentity:
         return out.select([*columns, ROW_ID, ROW_HASH, *others])
 
     def _key_ids(self, frame: pl.DataFrame) -> pl.Series:
-        missing = [k for k in self.key if k not in frame.columns]
-        if missing:
-            raise StoreError(
-                f"key column {missing[0]!r} is not in the table "
-                f"(columns: {', '.join(data_columns(frame.columns))})",
-                hint="name an existing column with --key, or leave it out to use content hashes",
-            )
-        repeated = frame.group_by(self.key).len().filter(pl.col("len") > 1)
+        _check_key_columns(self.key, data_columns(frame.columns))
+        halves = _halves(frame, [pl.col(k) for k in self.key])
+        ordered = np.sort(halves["a"].to_numpy())
+        repeated = (  # keys are compared only when two of their hashes are equal
+            frame.group_by(self.key).len().filter(pl.col("len") > 1)
+            if (ordered[1:] == ordered[:-1]).any()
+            else frame.clear()
+        )
         if repeated.height:
             first = repeated.row(0, named=True)
             shown = ", ".join(f"{k}={first[k]!r}" for k in self.key)
@@ -287,7 +369,7 @@ class RowIdentity:
                 f"({repeated.height} repeated keys in all)",
                 hint="remove the repeated rows, or choose a key that is unique",
             )
-        return _id128(frame, [pl.col(k) for k in self.key])
+        return _pack(halves["a"], halves["b"])
 
     def _content_ids(self, frame: pl.DataFrame, columns: list[str]) -> pl.Series:
         content = _pack(frame[ROW_HASH].reinterpret(signed=False), frame[_SECOND_HALF])
@@ -316,8 +398,10 @@ class RowIdentity:
     def _check_unique(self, frame: pl.DataFrame) -> None:
         ids = frame[ROW_ID]
         prints = ids.to_frame().select(_encoded([pl.col(ROW_ID)]).nchash.xxh3_64())[:, 0].to_numpy()
+        ordered = np.sort(prints)
         earlier = self._ids.contains(prints)
-        if ids.n_unique() != len(ids) or earlier.any():
+        # the ids themselves are compared only when two of their hashes are equal
+        if ((ordered[1:] == ordered[:-1]).any() and ids.is_duplicated().any()) or earlier.any():
             repeated = (
                 ids.filter(ids.is_duplicated()).first() if not earlier.any() else ids[int(np.argmax(earlier))]
             )
@@ -325,7 +409,7 @@ class RowIdentity:
                 f"{ROW_ID} {repeated!r} occurs more than once",
                 hint=f"a row id names one row: drop the repeated rows or the {ROW_ID} column",
             )
-        self._ids.add(prints)
+        self._ids.add(prints, ordered=ordered)
 
 
 class FingerprintSet:

@@ -10,9 +10,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-from datawheel.errors import RefError, StoreError, WorkspaceError
+from datawheel.errors import RefError, WorkspaceError
 from datawheel.lineage import (
     ArtifactInfo,
     Catalog,
@@ -26,12 +27,14 @@ from datawheel.lineage import (
     session_factory,
 )
 from datawheel.store import (
+    ROW_ID,
     BlobStore,
     DiffResult,
     ExportFormat,
     RowIdentity,
     TableStore,
     check_dataset_name,
+    check_keys,
     check_tag,
     data_columns,
     diff_versions,
@@ -182,6 +185,7 @@ class Workspace:
         name: str,
         frame: pl.LazyFrame,
         *,
+        key: Sequence[str] | None = None,
         message: str = "",
         execution_id: int | None = None,
         counted: Callable[[int], None] | None = None,
@@ -189,23 +193,26 @@ class Workspace:
     ) -> VersionInfo:
         """Commit a lazy frame of new rows as the next version of ``name``, in one streaming pass.
 
-        For a dataset without a key whose rows are all new (no ``_row_id`` yet): Polars reads,
-        identifies and writes the rows at once on every core, then repeats of a content are
-        numbered, giving the ids :meth:`commit` gives the same rows. ``counted`` is called with
-        the rows identified so far, piece by piece, for progress. Errors in the data (a value
-        that does not parse, say) are raised as Polars raises them, and nothing is committed;
-        so is a count of rows other than ``rows``, when given (``RowCountError``).
+        For rows that are all new (no ``_row_id`` yet): Polars reads, identifies and writes the
+        rows at once on every core, giving the ids :meth:`commit` gives the same rows. Without a
+        key (given, or the dataset's), repeats of a content are then numbered; with one, a row
+        with an empty key, or two rows with one key, raise ``KeyConflict`` once the rows are
+        written, and nothing is committed. ``counted`` is called with the rows identified so far,
+        piece by piece, for progress. Errors in the data (a value that does not parse, say) are
+        raised as Polars raises them, and nothing is committed; so is a count of rows other
+        than ``rows``, when given (``RowCountError``).
         """
         check_dataset_name(name)
-        if self.catalog.dataset_key(name):
-            raise StoreError(
-                f"dataset '{name}' has a key: its rows are identified by commit, not commit_scan",
-                hint="commit the rows with Workspace.commit",
-            )
+        key = list(key) if key else list(self.catalog.dataset_key(name))
+        prints: list[np.ndarray] = []  # the keys' fingerprints, as the rows stream
         delta_version, rows, schema = self.tables.write_scan(
             name,
-            identify_scan(frame, counted=counted),
-            prepare=partial(number_repeats, write=self.tables.write_part),
+            identify_scan(frame, key=key, counted=counted, prints=prints if key else None),
+            prepare=(
+                partial(check_keys, key=key, prints=prints)
+                if key
+                else partial(number_repeats, write=self.tables.write_part)
+            ),
             rows=rows,
         )
         return self.catalog.add_version(
@@ -213,7 +220,7 @@ class Workspace:
             delta_version=delta_version,
             rows=rows,
             columns={c: str(t) for c, t in schema.items()},
-            key=[],
+            key=key,
             author=self.user,
             message=message,
             execution_id=execution_id,
@@ -228,6 +235,28 @@ class Workspace:
         """A lazy frame over a version, for reading only what a query needs."""
         info = ref if isinstance(ref, VersionInfo) else self.resolve(ref)
         return self.tables.scan(info.dataset, info.delta_version, columns)
+
+    def find_rows(self, ref: str | VersionInfo, id_prefix: str, *, limit: int | None = None) -> pl.DataFrame:
+        """The rows of a version whose ``_row_id`` starts with ``id_prefix`` (hex digits, either case).
+
+        A short id, as ``datawheel diff`` prints it, finds its row. Text that is not hex, or
+        that starts no row's id, is an error.
+        """
+        info = ref if isinstance(ref, VersionInfo) else self.resolve(ref)
+        prefix = id_prefix.strip().lower()
+        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+            raise RefError(
+                f"{id_prefix!r} is not the start of a row id",
+                hint="a row id is hex digits (0-9, a-f), as `datawheel show` and `datawheel diff` print it",
+            )
+        found = self.scan(info).filter(pl.col(ROW_ID).str.starts_with(prefix))
+        rows = (found if limit is None else found.head(limit)).collect()
+        if rows.is_empty():
+            raise RefError(
+                f"no row of {info.ref} has an id starting with {id_prefix!r}",
+                hint=f"list its rows' ids with `datawheel show {info.ref}`",
+            )
+        return rows
 
     def read(self, ref: str | VersionInfo, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
         """Read a version into memory, with its ``_row_id``, ``_row_hash`` and ``_source``."""
