@@ -345,7 +345,7 @@ def test_the_tables_written_are_vacuumed_now_and_then(
     pg_labelled: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_labelling_pg, "VACUUM_EVERY_S", 0.05)
-    monkeypatch.setattr(_labelling_pg, "VACUUM_AFTER_WRITES", 2)
+    monkeypatch.setattr(_labelling_pg, "VACUUM_AFTER_WRITES", 1_000)  # none while the writes are made
     ann = find_user(pg_labelled, "ann")
     on_loop = OnLoop(pg_labelled)
 
@@ -366,6 +366,11 @@ def test_the_tables_written_are_vacuumed_now_and_then(
             assert task is not None
             on_loop.submit(task.assignment, ann, "spam")
         assert on_loop.loop.writes == 4
+        monkeypatch.setattr(_labelling_pg, "VACUUM_AFTER_WRITES", 5)  # one short: no vacuum
+        on_loop.events.run_until_complete(asyncio.sleep(0.3))
+        assert vacuumed() == set()
+        assert on_loop.loop.writes == 4
+        monkeypatch.setattr(_labelling_pg, "VACUUM_AFTER_WRITES", 4)
         deadline = time.monotonic() + 10
         while vacuumed() != {"label_items", "label_assignments"} and time.monotonic() < deadline:
             on_loop.events.run_until_complete(asyncio.sleep(0.1))  # the loop runs the vacuum task
