@@ -48,8 +48,13 @@ def test_a_key_taken_in_an_earlier_batch(workspace: Workspace, tmp_path: Path, s
     path.write_text("id,v\n" + "".join(f"{i},{i}\n" for i in range(20_000)) + "5,-1\n", encoding="utf-8")
     report = ingest(workspace, path, name="big", key=["id"])
     assert (report.rows_read, report.rows, report.quarantined) == (20_001, 20_000, 1)
-    assert _quarantine(workspace, "big") == [(20_002, "big.csv", "key id=5 is already on an earlier row")]
-    assert workspace.read("big").filter(id=5)["v"].to_list() == [5]
+    kept = workspace.read("big").filter(id=5)
+    assert kept["v"].to_list() == [5]
+    held = kept["_row_id"][0][:12]  # the reason names the row that holds the key, to be found
+    assert _quarantine(workspace, "big") == [
+        (20_002, "big.csv", f"key id=5 is already on an earlier row (row {held})")
+    ]
+    assert workspace.find_rows("big", held)["_source"].struct.field("line").to_list() == [7]
 
 
 def test_appending_a_key_the_dataset_holds(workspace: Workspace, tmp_path: Path) -> None:
@@ -63,7 +68,10 @@ def test_appending_a_key_the_dataset_holds(workspace: Workspace, tmp_path: Path)
     after = workspace.read("people@2").sort("id")
     assert after.select("id", "name").rows() == [(1, "Ann"), (2, "Bo"), (3, "Cy")]
     assert {i: r for i, r in after.select("id", "_row_id").rows() if i in before} == before
-    assert _quarantine(workspace, "people") == [(3, "round2.csv", "key id=2 is already in people@1")]
+    held = before[2][:12]
+    assert _quarantine(workspace, "people") == [
+        (3, "round2.csv", f"key id=2 is already in people@1 (row {held})")
+    ]
     again = ingest(workspace, second, name="people")  # a new version replaces the rows: no clash
     assert (again.rows, again.quarantined) == (2, 0)
 
@@ -93,6 +101,12 @@ def test_shards_name_the_file_of_the_first_row(workspace: Workspace, tmp_path: P
     report = ingest(workspace, f"{folder}/*.csv", name="s", key=["id"])
     assert (report.rows_read, report.rows, report.quarantined) == (5, 3, 2)
     assert _quarantine(workspace, "s") == [
-        (2, "b.csv", "key id=2 is already on an earlier row"),
+        (2, "b.csv", f"key id=2 is already on an earlier row (row {_id_of(workspace, 's', 2)})"),
         (4, "a.csv", f"key id=1 is already on line 2 of {folder.resolve() / 'a.csv'}"),
     ]
+
+
+def _id_of(workspace: Workspace, name: str, key: int) -> str:
+    """The start of the id (12 characters, as the reasons give it) of the row with ``id`` ``key``."""
+    found: str = workspace.read(name).filter(id=key)["_row_id"][0]
+    return found[:12]

@@ -19,7 +19,9 @@ class KeyCheck:
     an earlier row took would make two rows one: a row earlier in the batch (the reason names
     its line), in an earlier batch, or, when appending, in the version appended to (see
     :meth:`remember`). Such rows go to the quarantine with that reason, so that the others
-    commit (``--strict`` fails on the first instead). The first row with a key keeps it.
+    commit (``--strict`` fails on the first instead). The first row with a key keeps it; when
+    it is not in the batch, the reason gives the start of its id (the id a key gives), which
+    ``datawheel show NAME --row ID`` finds, with its file and line.
 
     Earlier batches' keys are remembered as the first 64 bits of their ids, 8 bytes a row (see
     :class:`FingerprintSet`): two different keys pass for one only by a chance of about
@@ -33,7 +35,7 @@ class KeyCheck:
         >>> kept["id"].to_list(), bad.select("line", "reason").rows()
         ([7, 8], [(4, 'key id=7 is already on line 2'), (5, 'key column id is empty')])
         >>> check.split(pl.DataFrame({"id": [8], "_line": [6]}))[1]["reason"].to_list()
-        ['key id=8 is already on an earlier row']
+        ['key id=8 is already on an earlier row (row 9ea66b64e356)']
     """
 
     def __init__(self, key: Sequence[str], where: str) -> None:
@@ -82,12 +84,13 @@ class KeyCheck:
             pl.when("_empty")
             .then(pl.format("key column {} is empty", _first_empty(self.key)))
             .when("_held")
-            .then(pl.format("key {} is already in {}", shown, pl.lit(self._held_by)))
+            .then(pl.format("key {} is already in {} (row {})", shown, pl.lit(self._held_by), "_held_id"))
             .when("_seen")
-            .then(pl.format("key {} is already on an earlier row", shown))
+            .then(pl.format("key {} is already on an earlier row (row {})", shown, "_held_id"))
             .otherwise(pl.format("key {} is already on {}", shown, pl.col("_first")))
         )
-        rows = marked.filter(pl.Series(bad)).with_columns(reason.alias(REASON))
+        held = pl.Series("_held_id", [f"{p >> 16:012x}" for p in prints[bad].tolist()], pl.String)
+        rows = marked.filter(pl.Series(bad)).with_columns(held).with_columns(reason.alias(REASON))
         return frame.filter(pl.Series(~bad)), as_quarantine(rows, self.where)
 
     def _empty(self, frame: pl.DataFrame) -> np.ndarray:
