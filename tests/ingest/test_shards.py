@@ -59,14 +59,20 @@ def test_a_glob_over_folders_with_fields_from_the_path(tmp_path: Path) -> None:
 
 
 def test_later_shards_fit_the_first_shards_types_or_go_to_quarantine(tmp_path: Path) -> None:
-    """Columns may come in another order; a value that does not fit names its shard and line."""
+    """Columns may come in another order; a value that does not fit names its shard and line.
+
+    A later CSV shard is read as the rest of one file would be: its text must fit the first
+    shard's types (``5.0`` is not an int), and the quarantine keeps its line's own text.
+    """
     (tmp_path / "a.csv").write_text("id,score\n1,0.5\n2,1.5\n")
-    (tmp_path / "b.csv").write_text("score,id\n2.5,3\n3.5,4.5\n4.0,5.0\n")
+    (tmp_path / "b.csv").write_text("score,id\n2.5,3\n3.5,4.5\n4.0,5.0\n6,7\n")
     frame, quarantine = read_all(open_source(tmp_path / "*.csv"))
-    assert frame.select("id", "score").rows() == [(1, 0.5), (2, 1.5), (3, 2.5), (5, 4.0)]
+    assert frame.select("id", "score").rows() == [(1, 0.5), (2, 1.5), (3, 2.5), (7, 6.0)]
     assert frame.schema["id"] == pl.Int64
-    assert quarantine.select("line", "file", "reason").rows() == [
-        (3, str((tmp_path / "b.csv").resolve()), "column 'id': '4.5' is not int")
+    b = str((tmp_path / "b.csv").resolve())
+    assert quarantine.select("line", "file", "raw", "reason").rows() == [
+        (3, b, "3.5,4.5", "column 'id': '4.5' is not int"),
+        (4, b, "4.0,5.0", "column 'id': '5.0' is not int"),
     ]
 
 

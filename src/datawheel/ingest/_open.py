@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -144,6 +144,7 @@ def open_source(
     put_blob: Callable[[Path], str] | None = None,
     whole: bool = False,
     scratch: Path | None = None,
+    fit: Mapping[str, pl.DataType] | None = None,
 ) -> Reading:
     r"""Open any source datawheel reads: CSV, TSV, JSON, JSON Lines, Parquet, Arrow IPC, Excel, SQL, folders.
 
@@ -153,6 +154,9 @@ def open_source(
     them sound beforehand (see :func:`read_delimited`). A compressed file (gzip, bzip2, xz,
     zstd) is read through a plain copy in a folder of its own in ``scratch`` (else the system's
     temp folder), gone once its rows are read (see :mod:`datawheel.ingest._compressed`).
+    ``fit`` gives a CSV or TSV file's reader types its values must fit where it has the
+    column, as ``--schema`` would, so that a misfit is quarantined with its line's text (a
+    later shard fitted to the first's types).
 
     Example:
         >>> import tempfile
@@ -181,16 +185,18 @@ def open_source(
             kind=kind,
             location=str(path.resolve()),
             pattern=opts.pattern,
-            open_one=lambda file: open_source(file, format=kind, options=one, scratch=scratch),
+            open_one=lambda file, types: open_source(
+                file, format=kind, options=one, scratch=scratch, fit=types
+            ),
             survey=(lambda file: _delimited(file, kind, one, whole=True, whole_from=0))
             if whole and kind in ("csv", "tsv")
             else None,
         )
     codec = compression_of(path) if kind != "files" else None
     if codec is not None:
-        return _through_plain_copy(path, codec, kind, opts, scratch, whole=whole)
+        return _through_plain_copy(path, codec, kind, opts, scratch, whole=whole, fit=fit)
     if kind in ("csv", "tsv"):
-        return _delimited(path, kind, opts, whole=whole)
+        return _delimited(path, kind, opts, whole=whole, fit=fit)
     if kind == "jsonl":
         named = bool(opts.columns)  # names given by --columns: typed once named, not by the reader
         jsonl = read_jsonl(
@@ -226,7 +232,13 @@ def open_source(
 
 
 def _delimited(
-    path: Path, kind: SourceFormat, opts: ReadOptions, *, whole: bool, whole_from: int | None = None
+    path: Path,
+    kind: SourceFormat,
+    opts: ReadOptions,
+    *,
+    whole: bool,
+    whole_from: int | None = None,
+    fit: Mapping[str, pl.DataType] | None = None,
 ) -> Reading:
     return read_delimited(
         path,
@@ -239,6 +251,7 @@ def _delimited(
         null_values=opts.null_values,
         trim=opts.trim,
         schema=opts.schema,
+        fit=fit,
         decimal_comma=opts.decimal_comma,
         whole=whole,
         whole_from=whole_from,
@@ -246,7 +259,14 @@ def _delimited(
 
 
 def _through_plain_copy(
-    path: Path, codec: str, kind: SourceFormat, opts: ReadOptions, scratch: Path | None, *, whole: bool
+    path: Path,
+    codec: str,
+    kind: SourceFormat,
+    opts: ReadOptions,
+    scratch: Path | None,
+    *,
+    whole: bool,
+    fit: Mapping[str, pl.DataType] | None,
 ) -> Reading:
     """A compressed file's rows, read from a plain copy but naming the file as given."""
     folder = scratch_folder(scratch)
@@ -256,7 +276,10 @@ def _through_plain_copy(
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return read_copy(
-        plain, path, lambda copy: open_source(copy, format=kind, options=opts, whole=whole), folder=folder
+        plain,
+        path,
+        lambda copy: open_source(copy, format=kind, options=opts, whole=whole, fit=fit),
+        folder=folder,
     )
 
 

@@ -5,8 +5,10 @@ a day, ``year=2024/part-0.csv``). Each shard is read by its format's own reader,
 the other, and its rows carry its path as ``_file`` (so ``_source.file`` names the shard and
 ``_source.line`` the line within it). The first shard fixes the table's columns and types: a
 later shard must have the same columns (in any order), and its values are made to fit the
-first shard's types as a value of a declared type is (see :func:`conform`), a misfit going to
-the quarantine, just as a value that does not fit the type inferred from a file's first rows.
+first shard's types as a value of a declared type is, a misfit going to the quarantine, just
+as a value that does not fit the type inferred from a file's first rows. A CSV or TSV shard is
+read with those types declared, so its misfits keep their line's text, as in one file; other
+formats' rows are fitted once read (see :func:`conform`), a misfit's ``raw`` being its row.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -107,13 +109,15 @@ def read_shards(
     kind: SourceFormat,
     location: str,
     pattern: str | None,
-    open_one: Callable[[Path], Reading],
+    open_one: Callable[[Path, Mapping[str, pl.DataType]], Reading],
     survey: Callable[[Path], Reading] | None = None,
 ) -> Reading:
     """The rows of ``files`` (shards of one table, in order) as one reading.
 
     Each shard is opened by ``open_one`` when the one before is read (the first at once, so
-    that its errors come at once), its rows given ``_file`` (its path) and, with ``pattern``
+    that its errors come at once), given the types the shards before fixed (a reader that can
+    fits the values to them itself, quarantining a misfit with its line's text), its rows given
+    ``_file`` (its path) and, with ``pattern``
     (e.g. ``{split}/{name}.parquet``, as for a folder of files), one text column per field
     parsed from its path relative to ``root``. The first shard fixes the columns and types (see
     the module's notes); the reading's ``encoding`` lists the encodings of the shards read so
@@ -133,7 +137,7 @@ def read_shards(
         and sum(sizes) >= text.STREAM_BYTES
         and all(compression_of(f) is None for f in files)
     )
-    opened = [survey(f) for f in files] if survey is not None and at_once else [open_one(files[0])]
+    opened = [survey(f) for f in files] if survey is not None and at_once else [open_one(files[0], {})]
     encodings = list(dict.fromkeys(r.encoding for r in opened if r.encoding))
 
     def constants(number: int) -> list[pl.Expr]:
@@ -145,7 +149,10 @@ def read_shards(
         held: list[pl.DataFrame] = []  # quarantines of shards without rows, before any types
         blank: pl.DataFrame | None = None
         for number, (path, size) in enumerate(zip(files, sizes, strict=True)):
-            reading = opened[number] if number < len(opened) else open_one(path)
+            if number < len(opened) and not (number and types):
+                reading = opened[number]
+            else:  # a surveyed shard is opened again to read it with the types fixed (none is read yet)
+                reading = open_one(path, types)
             if reading.encoding and reading.encoding not in encodings:
                 encodings.append(reading.encoding)
                 shards.encoding = ", ".join(encodings)

@@ -46,6 +46,7 @@ def read_delimited(
     null_values: Sequence[str] = (),
     trim: bool = False,
     schema: Mapping[str, pl.DataType] | None = None,
+    fit: Mapping[str, pl.DataType] | None = None,
     decimal_comma: bool | None = None,
     infer_rows: int = 10_000,
     chunk_bytes: int = CHUNK_BYTES,
@@ -58,7 +59,8 @@ def read_delimited(
     quote is an ordinary character in TSV), CSV with ``"``. The encoding is detected unless
     given. Text is normalised to Unicode NFC; empty fields and ``null_values`` become null;
     ``trim`` strips spaces around fields. Column types are inferred from the first
-    ``infer_rows`` rows unless declared in ``schema``; floats may be written with a decimal
+    ``infer_rows`` rows unless declared in ``schema`` (or in ``fit``, which may name columns
+    the file lacks: the types of a table's first shard); floats may be written with a decimal
     comma (``1,5``) when ``decimal_comma``, or when a ``;``-separated file's numbers show it.
     A row with the wrong number of fields, bytes that do not decode, or a value that does not
     fit its column's type goes to the quarantine with its line number, raw text and reason;
@@ -94,9 +96,8 @@ def read_delimited(
         decimal_comma=decimal_comma,
     )
     check_declared(schema or {}, dialect.columns, str(path))
-    options = _Options(
-        null_values=tuple(null_values), trim=trim, declared=dict(schema or {}), infer_rows=infer_rows
-    )
+    declared = {c: t for c, t in (fit or {}).items() if c in dialect.columns} | dict(schema or {})
+    options = _Options(null_values=tuple(null_values), trim=trim, declared=declared, infer_rows=infer_rows)
     scan, rows, digest = (
         _whole(path, enc, dialect, options)
         if whole and size >= (STREAM_BYTES if whole_from is None else whole_from)
