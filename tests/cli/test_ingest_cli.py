@@ -143,3 +143,24 @@ def test_show_finds_a_row_by_id_and_says_where_it_came_from(ws_dir: Path, tmp_pa
     unused = next(p for p in "0123456789abcdef" if not any(i.startswith(p) for i in ids.values()))
     code, _, err = run("show", "people", "--row", unused)
     assert (code, f"no row of people@1 has an id starting with '{unused}'" in err) == (2, True)
+
+
+def test_update_replaces_rows_by_key(ws_dir: Path, tmp_path: Path, run: Run) -> None:
+    first, fixes = tmp_path / "people.csv", tmp_path / "fixes.csv"
+    first.write_text("id,name\n1,Ann\n2,Bo\n", encoding="utf-8")
+    fixes.write_text("id,name\n2,Bob\n3,Cy\n", encoding="utf-8")
+    assert run("ingest", str(first), "--name", "people", "--key", "id")[0] == 0
+    code, out, err = run("ingest", str(fixes), "--name", "people", "--update")
+    assert code == 0, err
+    assert "of these, 1 replaced a row with the same key: datawheel diff people@1 people@2" in out
+    code, out, _ = run("diff", "people@1", "people@2", "--json")
+    assert {k: json.loads(out)[k] for k in ("added", "removed", "changed")} == {
+        "added": 1,
+        "removed": 0,
+        "changed": 1,
+    }
+    other = tmp_path / "other.csv"
+    other.write_text("id,name\n9,Zed\n", encoding="utf-8")
+    assert run("ingest", str(other), "--name", "nokey")[0] == 0
+    code, _, err = run("ingest", str(other), "--name", "nokey", "--update", "--json")
+    assert (code, "--update replaces rows by their key" in err) == (2, True)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from datawheel.errors import IngestError
@@ -110,3 +111,15 @@ def _id_of(workspace: Workspace, name: str, key: int) -> str:
     """The start of the id (12 characters, as the reasons give it) of the row with ``id`` ``key``."""
     found: str = workspace.read(name).filter(id=key)["_row_id"][0]
     return found[:12]
+
+
+def test_an_append_whose_every_row_is_quarantined_keeps_the_types(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "round1.csv", tmp_path / "round2.csv"
+    first.write_text("id,name\n1,Ann\n", encoding="utf-8")
+    second.write_text("id,name\n,Nobody\n", encoding="utf-8")  # no key: nothing read types id
+    ingest(workspace, first, name="people", key=["id"])
+    report = ingest(workspace, second, name="people", append=True)
+    assert (report.rows, report.quarantined) == (0, 1)
+    assert workspace.read("people@2").schema["id"] == pl.Int64

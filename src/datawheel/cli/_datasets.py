@@ -129,6 +129,14 @@ def ingest(
     append: Annotated[
         bool, typer.Option("--append", help="Add the rows to the latest version (a new round).")
     ] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Append, but a row whose key the latest version holds replaces that row "
+            "(corrections); needs --key or a dataset with a key.",
+        ),
+    ] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail (exit 1) and commit nothing if any row is bad.")
     ] = False,
@@ -172,6 +180,7 @@ def ingest(
             key=_split(key),
             meta=_meta(meta),
             append=append,
+            update=update,
             strict=strict,
             source=from_source,
             message=message,
@@ -191,6 +200,12 @@ def ingest(
     console.print(
         f"rows read {report.rows_read:,} = committed {report.rows:,} + quarantined {report.quarantined:,}"
     )
+    if report.updated:
+        before = f"{report.dataset}@{report.version.version - 1}"
+        console.print(
+            f"of these, {report.updated:,} replaced {'a row' if report.updated == 1 else 'rows'} "
+            f"with the same key: datawheel diff {before} {report.ref}"
+        )
     if report.quarantine is not None and report.quarantined:
         console.print(
             f"Quarantined rows are in {report.quarantine.ref}: datawheel show {report.quarantine.ref}"

@@ -79,6 +79,8 @@ class IngestReport:
     round: int | None = None
     files: int | None = None
     """How many files were read as one table (a folder's or a glob's shards); None for one source."""
+    updated: int = 0
+    """How many rows of the latest version rows committed replaced (with ``update``)."""
 
     @property
     def ref(self) -> str:
@@ -101,6 +103,7 @@ class IngestReport:
             "quarantined": self.quarantined,
             "dataset_rows": self.version.rows,
             "skipped": self.skipped,
+            "updated": self.updated,
             "format": self.format,
             "location": self.location,
             "encoding": self.encoding,
@@ -128,6 +131,7 @@ def ingest(
     key: list[str] | None = None,
     meta: dict[str, str] | None = None,
     append: bool = False,
+    update: bool = False,
     strict: bool = False,
     source: str | None = None,
     message: str = "",
@@ -144,7 +148,10 @@ def ingest(
     read = rows committed + rows quarantined. Reading the same bytes with the same options
     again is a no-op that returns the version made the first time (``skipped``). ``append``
     adds the rows to the latest version (a new collection round) instead of replacing it.
-    ``strict`` commits nothing if any row would be quarantined.
+    ``update`` appends too, but a row whose key (``key``, else the dataset's) the latest
+    version holds replaces that row, with the same id, where an append would quarantine it:
+    corrections to rows already taken. ``strict`` commits nothing if any row would be
+    quarantined.
     """
     for k in meta or {}:
         if not k.strip() or is_system_column(k):
@@ -152,6 +159,12 @@ def ingest(
                 f"--meta {k!r}: a column needs a name, and names starting with '_' are datawheel's own",
                 hint="give the value a name without a leading '_', as --meta NAME=VALUE",
             )
+    if update and not (key or workspace.catalog.dataset_key(name)):
+        raise IngestError(
+            f"--update replaces rows by their key, and neither --key nor dataset {name!r} gives one",
+            hint="pass --key with the columns that name a row",
+        )
+    append = append or update
     opts = options or ReadOptions()
     with ExitStack() as stack:
         fetched = _fetch(location, workspace, stack) if opts.query is None else None
@@ -168,7 +181,9 @@ def ingest(
             digest = fetched.digest
         else:
             digest = reading.digest if reading is not None and reading.digest else _digest(where, kind, opts)
-        parameters = _parameters(where, kind, opts, key=key, meta=meta, append=append, source=source)
+        parameters = _parameters(
+            where, kind, opts, key=key, meta=meta, append=append, update=update, source=source
+        )
         found = _already(workspace, name, kind, where, digest, parameters)
         if found is not None:
             return found
@@ -209,9 +224,11 @@ def ingest(
                     strict=strict,
                     progress=progress,
                     total=reading.total_bytes,
-                    keys=_key_check(workspace, name, keyed, where, append=append),
+                    keys=_key_check(workspace, name, keyed, where, held=append and not update),
                 )
-                if append:
+                if update:
+                    rows = _replacing(run, name, rows, keyed, tally)
+                elif append:
                     rows = _after_latest(run, name, rows)
                 version = run.commit(name, rows, key=key, message=message)
             quarantine = _commit_quarantine(workspace, run, name, tally, stamp, append=append)
@@ -230,6 +247,7 @@ def ingest(
             source=source,
             round=stamp.round,
             files=reading.files,
+            updated=tally.updated,
         )
 
 
@@ -306,6 +324,7 @@ class _Tally:
     rows_read: int = 0
     committed: int = 0
     quarantined: int = 0
+    updated: int = 0
     bad: list[pl.DataFrame] = field(default_factory=list)
 
 
@@ -352,14 +371,12 @@ def _stamped(
         yield _provenance(frame, stamp, where)
 
 
-def _key_check(
-    workspace: Workspace, name: str, key: list[str], where: str, *, append: bool
-) -> KeyCheck | None:
-    """The check of a keyed ingest's rows (None without a key); appending, with the latest rows' keys."""
+def _key_check(workspace: Workspace, name: str, key: list[str], where: str, *, held: bool) -> KeyCheck | None:
+    """The check of a keyed ingest's rows (None without a key); ``held``: the latest rows' keys too."""
     if not key:
         return None
     check = KeyCheck(key, where)
-    if append and any(d.name == name for d in workspace.datasets()):
+    if held and any(d.name == name for d in workspace.datasets()):
         latest = workspace.resolve(name)
         batches = workspace.scan(latest).select(ROW_ID).collect_batches()
         check.remember((b[ROW_ID] for b in batches), latest.ref)
@@ -453,6 +470,7 @@ def _after_latest(run: StepRun, name: str, rows: Iterator[pl.DataFrame]) -> Iter
     latest = workspace.resolve(name)
     run.use(workspace.lineage.artifact(latest.artifact_id), role="appended to")
     previous = workspace.scan(latest).drop(ROW_HASH)
+    rows = (b for b in rows if b.height)  # an empty batch (every row quarantined) types nothing
     first = next(rows, None)
     if first is None:
         yield from previous.collect_batches()
@@ -464,6 +482,51 @@ def _after_latest(run: StepRun, name: str, rows: Iterator[pl.DataFrame]) -> Iter
     yield _aligned(fresh, schema)
     for batch in rows:
         yield _aligned(batch.with_columns(pl.lit(None, pl.String).alias(ROW_ID)), schema)
+
+
+def _replacing(
+    run: StepRun, name: str, rows: Iterator[pl.DataFrame], key: list[str], tally: _Tally
+) -> Iterator[pl.DataFrame]:
+    """The latest version's rows but those whose ``key`` a new row has, then the new rows: an update.
+
+    A new row's keys must all be known before the latest rows are written, so the new rows
+    are first written to a scratch folder (a large update need not fit in memory). A row
+    replaced is left out where it was and its new state comes with the new rows, with the
+    same id (an id comes from the key), so the version's diff shows it changed. Keys are
+    compared whole (an anti join), never by fingerprint. ``tally.updated`` counts the rows
+    replaced. Columns and types are made to agree as for an append (see :func:`_after_latest`).
+    """
+    workspace = run.workspace
+    if not any(d.name == name for d in workspace.datasets()):
+        yield from rows
+        return
+    latest = workspace.resolve(name)
+    run.use(workspace.lineage.artifact(latest.artifact_id), role="updated")
+    folder = scratch_folder(_scratch(workspace))
+    try:
+        staged = []
+        for number, batch in enumerate(b for b in rows if b.height):  # an empty batch types nothing
+            staged.append(folder / f"{number:06d}.parquet")
+            batch.write_parquet(staged[-1], compression="lz4")
+        previous = workspace.scan(latest).drop(ROW_HASH)
+        if not staged:
+            yield from previous.collect_batches()
+            return
+        first = pl.read_parquet_schema(staged[0])
+        fresh = pl.DataFrame(schema=first).with_columns(pl.lit(None, pl.String).alias(ROW_ID))
+        schema = pl.concat([previous.head(0).collect(), fresh], how="diagonal_relaxed").schema
+        keys = pl.Schema({k: schema[k] for k in key})
+        new_keys = pl.concat([pl.scan_parquet(p).select(key).cast(keys) for p in staged])
+        kept = previous.cast(keys).join(new_keys, on=key, how="anti", maintain_order="left")
+        left = 0
+        for batch in kept.collect_batches():
+            left += batch.height
+            yield _aligned(batch, schema)
+        tally.updated = latest.rows - left
+        for path in staged:
+            yield _aligned(pl.read_parquet(path).with_columns(pl.lit(None, pl.String).alias(ROW_ID)), schema)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _aligned(batch: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
@@ -546,6 +609,7 @@ def _parameters(
     key: list[str] | None,
     meta: dict[str, str] | None,
     append: bool,
+    update: bool,
     source: str | None,
 ) -> dict[str, Any]:
     defaults = ReadOptions()
@@ -563,6 +627,7 @@ def _parameters(
         "key": key,
         "meta": meta or {},
         "append": append,
+        **({"update": True} if update else {}),  # absent otherwise, as in ingests recorded before it
         "source": source,
     }
 
