@@ -226,10 +226,8 @@ def ingest(
                     total=reading.total_bytes,
                     keys=_key_check(workspace, name, keyed, where, held=append and not update),
                 )
-                if update:
-                    rows = _replacing(run, name, rows, keyed, tally)
-                elif append:
-                    rows = _after_latest(run, name, rows)
+                if append:
+                    rows = _after_latest(run, name, rows, key=keyed if update else None, tally=tally)
                 version = run.commit(name, rows, key=key, message=message)
             quarantine = _commit_quarantine(workspace, run, name, tally, stamp, append=append)
         if tally.rows_read != tally.committed + tally.quarantined:  # pragma: no cover - an invariant
@@ -457,76 +455,60 @@ def _provenance(frame: FrameT, stamp: _Stamp, where: str) -> FrameT:
     return frame.with_columns(*meta, source).drop(FILE, LINE, strict=False)
 
 
-def _after_latest(run: StepRun, name: str, rows: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+def _after_latest(
+    run: StepRun,
+    name: str,
+    rows: Iterator[pl.DataFrame],
+    *,
+    key: list[str] | None = None,
+    tally: _Tally | None = None,
+) -> Iterator[pl.DataFrame]:
     """The latest version's rows (ids kept), then the new rows: an appended collection round.
 
     Both sides are given the union of their columns (a column one side lacks is null there),
-    with types relaxed to fit both.
+    with types relaxed to fit both. With ``key`` (an update), a latest row whose key a new row
+    has is left out: its new state comes with the new rows, with the same id (an id comes from
+    the key), so the version's diff shows it changed; ``tally.updated`` counts such rows. The
+    new rows' keys must then be known before the latest rows are written, so the new rows are
+    first written to a scratch folder (a large update need not fit in memory); keys are
+    compared whole, by an anti join, never by fingerprint.
     """
     workspace = run.workspace
     if not any(d.name == name for d in workspace.datasets()):
         yield from rows
         return
     latest = workspace.resolve(name)
-    run.use(workspace.lineage.artifact(latest.artifact_id), role="appended to")
+    run.use(workspace.lineage.artifact(latest.artifact_id), role="updated" if key else "appended to")
     previous = workspace.scan(latest).drop(ROW_HASH)
     rows = (b for b in rows if b.height)  # an empty batch (every row quarantined) types nothing
-    first = next(rows, None)
-    if first is None:
-        yield from previous.collect_batches()
-        return
-    fresh = first.with_columns(pl.lit(None, pl.String).alias(ROW_ID))
-    schema = pl.concat([previous.head(0).collect(), fresh.head(0)], how="diagonal_relaxed").schema
-    for batch in previous.collect_batches():
-        yield _aligned(batch, schema)
-    yield _aligned(fresh, schema)
-    for batch in rows:
-        yield _aligned(batch.with_columns(pl.lit(None, pl.String).alias(ROW_ID)), schema)
-
-
-def _replacing(
-    run: StepRun, name: str, rows: Iterator[pl.DataFrame], key: list[str], tally: _Tally
-) -> Iterator[pl.DataFrame]:
-    """The latest version's rows but those whose ``key`` a new row has, then the new rows: an update.
-
-    A new row's keys must all be known before the latest rows are written, so the new rows
-    are first written to a scratch folder (a large update need not fit in memory). A row
-    replaced is left out where it was and its new state comes with the new rows, with the
-    same id (an id comes from the key), so the version's diff shows it changed. Keys are
-    compared whole (an anti join), never by fingerprint. ``tally.updated`` counts the rows
-    replaced. Columns and types are made to agree as for an append (see :func:`_after_latest`).
-    """
-    workspace = run.workspace
-    if not any(d.name == name for d in workspace.datasets()):
-        yield from rows
-        return
-    latest = workspace.resolve(name)
-    run.use(workspace.lineage.artifact(latest.artifact_id), role="updated")
-    folder = scratch_folder(_scratch(workspace))
-    try:
-        staged = []
-        for number, batch in enumerate(b for b in rows if b.height):  # an empty batch types nothing
-            staged.append(folder / f"{number:06d}.parquet")
-            batch.write_parquet(staged[-1], compression="lz4")
-        previous = workspace.scan(latest).drop(ROW_HASH)
-        if not staged:
+    with ExitStack() as stack:
+        staged: list[Path] = []
+        if key:
+            folder = scratch_folder(_scratch(workspace))
+            stack.callback(shutil.rmtree, folder, ignore_errors=True)
+            for number, batch in enumerate(rows):
+                staged.append(folder / f"{number:06d}.parquet")
+                batch.write_parquet(staged[-1], compression="lz4")
+            rows = (pl.read_parquet(path) for path in staged)
+        first = next(rows, None)
+        if first is None:
             yield from previous.collect_batches()
             return
-        first = pl.read_parquet_schema(staged[0])
-        fresh = pl.DataFrame(schema=first).with_columns(pl.lit(None, pl.String).alias(ROW_ID))
-        schema = pl.concat([previous.head(0).collect(), fresh], how="diagonal_relaxed").schema
-        keys = pl.Schema({k: schema[k] for k in key})
-        new_keys = pl.concat([pl.scan_parquet(p).select(key).cast(keys) for p in staged])
-        kept = previous.cast(keys).join(new_keys, on=key, how="anti", maintain_order="left")
-        left = 0
-        for batch in kept.collect_batches():
-            left += batch.height
+        fresh = first.with_columns(pl.lit(None, pl.String).alias(ROW_ID))
+        schema = pl.concat([previous.head(0).collect(), fresh.head(0)], how="diagonal_relaxed").schema
+        if key:
+            keys = pl.Schema({k: schema[k] for k in key})
+            new_keys = pl.concat([pl.scan_parquet(path).select(key).cast(keys) for path in staged])
+            previous = previous.cast(keys).join(new_keys, on=key, how="anti", maintain_order="left")
+        kept = 0
+        for batch in previous.collect_batches():
+            kept += batch.height
             yield _aligned(batch, schema)
-        tally.updated = latest.rows - left
-        for path in staged:
-            yield _aligned(pl.read_parquet(path).with_columns(pl.lit(None, pl.String).alias(ROW_ID)), schema)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if tally is not None and key:
+            tally.updated = latest.rows - kept
+        yield _aligned(fresh, schema)
+        for batch in rows:
+            yield _aligned(batch.with_columns(pl.lit(None, pl.String).alias(ROW_ID)), schema)
 
 
 def _aligned(batch: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
