@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from tests.server.conftest import XSS, Login
 from datawheel.lineage import now
 from datawheel.lineage._labelling_models import LabelAnnotation
 from datawheel.pipeline._labelling_users import SignedIn, UserInfo, sessions_of
-from datawheel.server import SESSION_COOKIE
+from datawheel.server import SESSION_COOKIE, _auth
 from datawheel.server._auth import SessionCache
 from datawheel.workspace import Workspace
 
@@ -187,7 +186,19 @@ def test_sign_out_ends_the_session(login: Login, app: FastAPI) -> None:
     assert replayed.get("/api/me").status_code == 401
 
 
-def test_session_cache_trusts_an_entry_briefly_and_never_past_expiry() -> None:
+class _Clock:
+    """A monotonic clock that moves only when told, so that no pause of a busy machine counts."""
+
+    def __init__(self) -> None:
+        self.at = 100.0
+
+    def monotonic(self) -> float:
+        return self.at
+
+
+def test_session_cache_trusts_an_entry_briefly_and_never_past_expiry(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = _Clock()
+    monkeypatch.setattr(_auth, "time", clock)
     user = UserInfo(1, "ann", "annotator", now())
     cache = SessionCache(seconds=0.2, size=2)
     live = SignedIn(user, "csrf", now() + timedelta(hours=1))
@@ -202,7 +213,9 @@ def test_session_cache_trusts_an_entry_briefly_and_never_past_expiry() -> None:
     cache.put("e", live)
     assert cache.get("c") is None  # the oldest went when a third came
     assert cache.get("e") == live
-    time.sleep(0.25)
+    clock.at += 0.19
+    assert cache.get("e") == live
+    clock.at += 0.01
     assert cache.get("e") is None  # read from the database again once its seconds are up
 
 
