@@ -16,6 +16,12 @@ def _quarantine(workspace: Workspace, name: str) -> list[tuple[int, str, str]]:
     return [(r["line"], Path(r["file"]).name, r["reason"]) for r in rows.iter_rows(named=True)]
 
 
+def _id_of(workspace: Workspace, name: str, key: int) -> str:
+    """The start of the id (12 characters, as the reasons give it) of the row with ``id`` ``key``."""
+    found: str = workspace.read(name).filter(id=key)["_row_id"][0]
+    return found[:12]
+
+
 def test_repeated_and_empty_keys_are_quarantined(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "people.csv"
     path.write_text("id,name\n7,Ann\n8,Bo\n7,Cy\n,Di\n8,Ed\n9,Fay\n", encoding="utf-8")
@@ -49,9 +55,8 @@ def test_a_key_taken_in_an_earlier_batch(workspace: Workspace, tmp_path: Path, s
     path.write_text("id,v\n" + "".join(f"{i},{i}\n" for i in range(20_000)) + "5,-1\n", encoding="utf-8")
     report = ingest(workspace, path, name="big", key=["id"])
     assert (report.rows_read, report.rows, report.quarantined) == (20_001, 20_000, 1)
-    kept = workspace.read("big").filter(id=5)
-    assert kept["v"].to_list() == [5]
-    held = kept["_row_id"][0][:12]  # the reason names the row that holds the key, to be found
+    assert workspace.read("big").filter(id=5)["v"].to_list() == [5]
+    held = _id_of(workspace, "big", 5)  # the reason names the row that holds the key, to be found
     assert _quarantine(workspace, "big") == [
         (20_002, "big.csv", f"key id=5 is already on an earlier row (row {held})")
     ]
@@ -105,12 +110,6 @@ def test_shards_name_the_file_of_the_first_row(workspace: Workspace, tmp_path: P
         (2, "b.csv", f"key id=2 is already on an earlier row (row {_id_of(workspace, 's', 2)})"),
         (4, "a.csv", f"key id=1 is already on line 2 of {folder.resolve() / 'a.csv'}"),
     ]
-
-
-def _id_of(workspace: Workspace, name: str, key: int) -> str:
-    """The start of the id (12 characters, as the reasons give it) of the row with ``id`` ``key``."""
-    found: str = workspace.read(name).filter(id=key)["_row_id"][0]
-    return found[:12]
 
 
 def test_an_append_whose_every_row_is_quarantined_keeps_the_types(
