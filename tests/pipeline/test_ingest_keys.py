@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from datawheel.errors import IngestError
@@ -110,15 +109,3 @@ def test_shards_name_the_file_of_the_first_row(workspace: Workspace, tmp_path: P
         (2, "b.csv", f"key id=2 is already on an earlier row (row {_id_of(workspace, 's', 2)})"),
         (4, "a.csv", f"key id=1 is already on line 2 of {folder.resolve() / 'a.csv'}"),
     ]
-
-
-def test_an_append_whose_every_row_is_quarantined_keeps_the_types(
-    workspace: Workspace, tmp_path: Path
-) -> None:
-    first, second = tmp_path / "round1.csv", tmp_path / "round2.csv"
-    first.write_text("id,name\n1,Ann\n", encoding="utf-8")
-    second.write_text("id,name\n,Nobody\n", encoding="utf-8")  # no key: nothing read types id
-    ingest(workspace, first, name="people", key=["id"])
-    report = ingest(workspace, second, name="people", append=True)
-    assert (report.rows, report.quarantined) == (0, 1)
-    assert workspace.read("people@2").schema["id"] == pl.Int64

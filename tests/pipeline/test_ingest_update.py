@@ -98,12 +98,15 @@ def test_an_update_without_a_key_is_an_error(workspace: Workspace, tmp_path: Pat
     assert workspace.resolve("people").version == 1
 
 
-def test_an_update_with_no_new_rows_keeps_every_row(workspace: Workspace, tmp_path: Path) -> None:
+@pytest.mark.parametrize("update", [False, True], ids=["append", "update"])
+def test_no_new_row_keeps_every_row_and_its_types(workspace: Workspace, tmp_path: Path, update: bool) -> None:
+    """Every new row quarantined: the new batch, empty, types no column (an int key stays int)."""
     _people(workspace, tmp_path)
     empty = tmp_path / "none.csv"
     empty.write_text("id,name,age\n,Nobody,1\n", encoding="utf-8")
-    report = ingest(workspace, empty, name="people", update=True)
+    report = ingest(workspace, empty, name="people", append=not update, update=update)
     assert (report.rows, report.quarantined, report.updated) == (0, 1, 0)
+    assert workspace.read("people@2").schema["id"] == pl.Int64
     assert (
         workspace.read("people@2")
         .drop(pl.selectors.starts_with("_"))

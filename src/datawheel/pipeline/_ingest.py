@@ -159,7 +159,8 @@ def ingest(
                 f"--meta {k!r}: a column needs a name, and names starting with '_' are datawheel's own",
                 hint="give the value a name without a leading '_', as --meta NAME=VALUE",
             )
-    if update and not (key or workspace.catalog.dataset_key(name)):
+    keyed = key or list(workspace.catalog.dataset_key(name))  # a dataset's key is kept
+    if update and not keyed:
         raise IngestError(
             f"--update replaces rows by their key, and neither --key nor dataset {name!r} gives one",
             hint="pass --key with the columns that name a row",
@@ -209,7 +210,6 @@ def ingest(
                 source, run.execution.id, current.number if current else None, now(), dict(meta or {})
             )
             message = message or f"ingest {Path(where).name or where}"
-            keyed = key or list(workspace.catalog.dataset_key(name))  # a dataset's key is kept
             version = None
             if reading.whole is not None and not append:
                 version = _commit_whole(
